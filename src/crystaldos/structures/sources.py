@@ -1,0 +1,62 @@
+"""Expand command-line inputs (files, directories, globs) into a stream of crystals and failures.
+
+Batch jobs use :func:`iter_inputs`: a bad file or frame becomes a :class:`StructureFailure` in the
+stream and reading carries on; nothing is raised for per-structure problems.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from crystaldos.errors import StructureError
+from crystaldos.structures.crystal import Crystal
+from crystaldos.structures.readers import iter_file
+
+STRUCTURE_PATTERNS = ("*.cif", "*.vasp", "*.poscar", "POSCAR*", "CONTCAR*", "*.xyz", "*.extxyz",
+                      "*.json", "*.jsonl", "*.jsonl.gz", "*.json.gz")
+
+
+@dataclass(frozen=True)
+class StructureFailure:
+    """A structure that could not be used: where it came from and the one-line reason."""
+
+    source: str
+    reason: str
+
+    @classmethod
+    def from_error(cls, err: StructureError) -> StructureFailure:
+        return cls(source=err.source, reason=err.problem)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+def expand_paths(inputs: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named directly, structure files inside directories (sorted), and glob matches."""
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted({p for pat in STRUCTURE_PATTERNS for p in path.glob(pat) if p.is_file()})
+            yield from found
+        elif not path.exists() and glob.has_magic(text):
+            yield from (Path(p) for p in sorted(glob.glob(text, recursive=True)))
+        else:
+            yield path
+
+
+def iter_inputs(inputs: Iterable[str | Path], *,
+                validate: bool = True) -> Iterator[Crystal | StructureFailure]:
+    """Yield a Crystal for every readable structure and a StructureFailure for every bad one."""
+    for path in expand_paths(inputs):
+        try:
+            for item in iter_file(path, validate=validate):
+                if isinstance(item, StructureError):
+                    yield StructureFailure.from_error(item)
+                else:
+                    yield item
+        except StructureError as err:
+            yield StructureFailure.from_error(err)
