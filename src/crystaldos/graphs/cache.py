@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class GraphCache:
             try:
                 arrays = torch.load(path, weights_only=True)
                 return graph_from_arrays(arrays, id=crystal.id), True
-            except (OSError, RuntimeError, EOFError):
+            except (OSError, RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError):
                 path.unlink(missing_ok=True)  # unreadable entry: rebuild it below
         arrays = {k: torch.from_numpy(v) for k, v in graph_arrays(crystal, self.settings).items()}
         _atomic_save(arrays, path)
