@@ -30,7 +30,6 @@ def bond_cosines(vectors: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.nd
 
     ``vectors`` (E, 3) point from each bond's center to its neighbour (Å).
     """
-    a = vectors[src]
-    b = vectors[dst]
-    cos = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return np.clip(cos, -1.0, 1.0)
+    unit = vectors / np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
+    cos = np.einsum("ij,ij->i", unit[src], unit[dst])
+    return np.clip(cos, -1.0, 1.0, out=cos)
