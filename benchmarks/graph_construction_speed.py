@@ -123,7 +123,7 @@ def main() -> None:
                                                            max_neighbors=K), jatoms)
 
     same_as_alignn = 0
-    for a, (u, v, _, images) in zip(ours, knn_out, strict=True):
+    for a, (u, v, _, _images) in zip(ours, knn_out, strict=True):
         theirs = {(int(i), int(j)) for i, j in zip(u.tolist(), v.tolist(), strict=True)}
         ours_pairs = {(i, j) for i, j, _ in crystaldos_edges(a)}
         same_as_alignn += theirs == ours_pairs

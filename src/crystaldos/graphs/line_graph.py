@@ -26,10 +26,10 @@ def bond_pairs(centers: np.ndarray, n_atoms: int) -> tuple[np.ndarray, np.ndarra
 
 
 def bond_cosines(vectors: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """cos of the angle at the shared atom between bonds ``src`` and ``dst``; (T,) in [-1, 1].
+    """cos of the angle at the shared atom between bonds ``src`` and ``dst``; (T,) float32.
 
     ``vectors`` (E, 3) point from each bond's center to its neighbour (Å).
     """
-    unit = vectors / np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
+    unit = (vectors / np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]).astype(np.float32)
     cos = np.einsum("ij,ij->i", unit[src], unit[dst])
     return np.clip(cos, -1.0, 1.0, out=cos)

@@ -42,14 +42,40 @@ class Neighbors:
 
 def radius_neighbors(crystal: Crystal, cutoff: float) -> Neighbors:
     """Every (i, j, S) with ``0 < |r_j + S L - r_i| <= cutoff`` (both directions of each pair)."""
+    return _radius_pairs(crystal, cutoff).with_vectors(crystal)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Neighbour pairs before their vectors are computed (vectors only for the pairs kept)."""
+
+    centers: np.ndarray
+    neighbors: np.ndarray
+    shifts: np.ndarray
+    distances: np.ndarray
+
+    def select(self, mask: np.ndarray) -> _Pairs:
+        return _Pairs(self.centers[mask], self.neighbors[mask], self.shifts[mask],
+                      self.distances[mask])
+
+    def with_vectors(self, crystal: Crystal) -> Neighbors:
+        vectors = (crystal.positions[self.neighbors] + self.shifts @ crystal.lattice
+                   - crystal.positions[self.centers])
+        return Neighbors(self.centers, self.neighbors, self.shifts, vectors, self.distances)
+
+
+def _radius_pairs(crystal: Crystal, cutoff: float) -> _Pairs:
     if cutoff <= 0:
         raise ValueError("cutoff must be positive")
-    i, j, s, vec, dist = _VesinNeighborList(cutoff=float(cutoff), full_list=True).compute(
-        points=crystal.positions, box=crystal.lattice, periodic=True, quantities="ijSDd")
-    i = i.astype(np.int64)
+    calculator = _VesinNeighborList(cutoff=float(cutoff), full_list=True)
+    # copy=False gives views into `calculator`, valid while it lives: copy out before returning
+    i, j, s, dist = calculator.compute(points=crystal.positions, box=crystal.lattice,
+                                       periodic=True, quantities="ijSd", copy=False)
     order = np.lexsort((dist, i))
-    return Neighbors(i[order], j.astype(np.int64)[order], s.astype(np.int64)[order],
-                     vec[order], dist[order])
+    pairs = _Pairs(i[order].astype(np.int64), j[order].astype(np.int64),
+                   s[order].astype(np.int64), dist[order])
+    del calculator
+    return pairs
 
 
 def _initial_radius(crystal: Crystal, k: int) -> float:
@@ -82,7 +108,7 @@ def knn_neighbors(crystal: Crystal, k: int, cutoff: float = 8.0, *, symmetric: b
         raise ValueError("k must be at least 1")
     radius = min(cutoff, _initial_radius(crystal, k))
     while True:
-        pairs = radius_neighbors(crystal, radius)
+        pairs = _radius_pairs(crystal, radius)
         counts = np.bincount(pairs.centers, minlength=crystal.n_atoms)
         if radius >= cutoff or counts.min() > k:
             break
@@ -93,10 +119,10 @@ def knn_neighbors(crystal: Crystal, k: int, cutoff: float = 8.0, *, symmetric: b
     # the k-th distance is only final if the shell beyond it was seen (radius covers it + tol)
     if radius < cutoff and np.any(kth + shell_tolerance > radius):
         # rare: a neighbour sits within tolerance of the search radius; widen once and redo
-        pairs = radius_neighbors(crystal, min(cutoff, float(kth.max()) + 2 * shell_tolerance))
+        pairs = _radius_pairs(crystal, min(cutoff, float(kth.max()) + 2 * shell_tolerance))
     limit = kth + shell_tolerance
     if symmetric:
         keep = pairs.distances <= np.maximum(limit[pairs.centers], limit[pairs.neighbors])
     else:
         keep = pairs.distances <= limit[pairs.centers]
-    return pairs.select(keep)
+    return pairs.select(keep).with_vectors(crystal)
