@@ -155,3 +155,29 @@ def test_iter_inputs_continues_past_bad_frames(tmp_path):
     failures = [i for i in items if isinstance(i, StructureFailure)]
     assert len(items) == 4 and len(failures) == 2
     assert {f.source.split("/")[-1] for f in failures} == {"empty.cif", "mix.extxyz#1"}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_through_the_command(tmp_path, case):
+    from typer.testing import CliRunner
+
+    from crystaldos.cli import app
+
+    make, expected = BAD_CASES[case]
+    path = make(tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: " in result.output and expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_no_atoms_file_through_the_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from crystaldos.cli import app
+
+    path = tmp_path / "none.json"
+    path.write_text(json.dumps({"id": "x", "lattice": np.eye(3).tolist(), "species": [],
+                                "frac_coords": []}))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and f"{path}: structure has no atoms" in result.output
