@@ -9,6 +9,7 @@ targets). The grid is not in the file: pass it, or put ``grid.json`` (a Grid dic
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,7 @@ def load_id_prop_folder(folder: str | Path, grid: Grid | None = None,
             except StructureError as err:
                 raise DatasetError(err.source, err.problem) from None
             ident = Path(name).stem if Path(name).suffix in (".cif", ".vasp") else name
-            crystal = type(crystal)(crystal.lattice, crystal.numbers, crystal.positions,
-                                    id=ident, source=crystal.source)
+            crystal = dataclasses.replace(crystal, id=ident)
             records.append(DOSRecord(ident, crystal, values))
     if not records:
         raise DatasetError(str(table), "file has no rows")

@@ -35,10 +35,6 @@ class Neighbors:
     def __len__(self) -> int:
         return int(self.centers.shape[0])
 
-    def select(self, mask: np.ndarray) -> Neighbors:
-        return Neighbors(self.centers[mask], self.neighbors[mask], self.shifts[mask],
-                         self.vectors[mask], self.distances[mask])
-
 
 def radius_neighbors(crystal: Crystal, cutoff: float) -> Neighbors:
     """Every (i, j, S) with ``0 < |r_j + S L - r_i| <= cutoff`` (both directions of each pair)."""
