@@ -7,11 +7,8 @@ class CrystalDosError(Exception):
     """Base class of every error crystaldos raises on purpose."""
 
 
-class StructureError(CrystalDosError, ValueError):
-    """A structure could not be read or is not a valid periodic crystal.
-
-    ``str(err)`` is one line: ``"<source>: <problem>"``.
-    """
+class SourcedError(CrystalDosError, ValueError):
+    """An error about one input; ``str(err)`` is one line: ``"<source>: <problem>"``."""
 
     def __init__(self, source: str, problem: str) -> None:
         self.source = str(source)
@@ -19,13 +16,12 @@ class StructureError(CrystalDosError, ValueError):
         super().__init__(f"{self.source}: {self.problem}")
 
 
-class DatasetError(CrystalDosError, ValueError):
-    """A data set file is missing, malformed or inconsistent; the message names the file."""
+class StructureError(SourcedError):
+    """A structure could not be read or is not a valid periodic crystal."""
 
-    def __init__(self, source: str, problem: str) -> None:
-        self.source = str(source)
-        self.problem = " ".join(str(problem).split())
-        super().__init__(f"{self.source}: {self.problem}")
+
+class DatasetError(SourcedError):
+    """A data set file is missing, malformed or inconsistent; the message names the file."""
 
 
 class SpectrumError(CrystalDosError, ValueError):
