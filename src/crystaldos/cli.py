@@ -105,6 +105,148 @@ def grids() -> None:
                    f"{g.unit}  step {g.step:g}")
 
 
+@app.command()
+def train(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML training config; "
+                                                "flags override it.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="jarvis-phonon, mp-phonon, a .jsonl file "
+                                                "or an id_prop.csv folder.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Model directory.")] = None,
+    preset: Annotated[str | None, typer.Option(help="fast, tiny, alignn-phdos-paper, "
+                                               "alignn-edos-paper.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
+    loss: Annotated[str | None, typer.Option(help="mse, mae, kl or wasserstein.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (AdamW).")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="onecycle, cosine or none.")] = None,
+    patience: Annotated[int | None, typer.Option(min=1, help="Early-stopping patience "
+                                                 "(epochs).")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    latent: Annotated[int | None, typer.Option(help="Train AE-ALIGNN with this latent size "
+                                               "(8, 12, 16 or 20).")] = None,
+    max_train: Annotated[int | None, typer.Option(help="Use only this many training "
+                                                  "materials (smoke runs).")] = None,
+    devices: Annotated[str | None, typer.Option(help="Lightning devices: auto, 1, 4, ...")]
+    = None,
+    accelerator: Annotated[str | None, typer.Option(help="auto, cpu, gpu.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp.")] = None,
+    num_threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume from a Lightning checkpoint.")]
+    = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a spectral model; writes weights, model card, logs and checkpoints to OUTPUT."""
+    from crystaldos.training.config import AutoencoderConfig, TrainConfig
+    from crystaldos.training.trainer import train as run
+
+    flags = {"dataset": dataset, "output": output, "preset": preset, "epochs": epochs,
+             "loss": loss, "lr": lr, "batch_size": batch_size, "scheduler": scheduler,
+             "patience": patience, "seed": seed, "max_train": max_train,
+             "accelerator": accelerator, "strategy": strategy, "num_threads": num_threads,
+             "resume": resume}
+    if devices is not None:
+        flags["devices"] = int(devices) if devices.isdigit() else devices
+    if config is not None:
+        cfg = TrainConfig.from_yaml(config, **flags)
+    else:
+        cfg = TrainConfig.from_dict({k: v for k, v in flags.items() if v is not None}, "flags")
+    if latent is not None:
+        cfg.autoencoder = cfg.autoencoder or AutoencoderConfig()
+        cfg.autoencoder.latent = latent
+    cfg.progress = not quiet
+    cfg.command = "crystaldos " + " ".join(sys.argv[1:]) if sys.argv[1:] else None
+    out = run(cfg)
+    card = (out / "card.json")
+    if card.exists():
+        import json
+
+        val = json.loads(card.read_text())["validation"]
+        typer.echo(f"model written to {out}")
+        for name in ("model", "mean_spectrum", "composition_knn"):
+            m = val[name]
+            typer.echo(f"  val {name:16s} MAE {m['mae']:.4f}  R2 {m['r2_mean']:.3f}  "
+                       f"MSE {m['mse']:.5f}  W1 {m['wasserstein']:.2f}")
+
+
+@app.command()
+def predict(
+    inputs: Inputs,
+    model: Annotated[str, typer.Option("--model", "-m", help="Bundled model name (see "
+                                       "`crystaldos models`) or a model directory.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .jsonl, .csv or "
+                                         ".parquet.")],
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    normalization: Annotated[str | None, typer.Option(
+        help="Rescale outputs to max, sum or area (default: the model's own).")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Predict the DOS of every structure; bad structures are named on stderr and skipped."""
+    from tqdm import tqdm
+
+    from crystaldos.prediction.engine import predict_structures
+    from crystaldos.prediction.rescale import rescale_prediction
+    from crystaldos.prediction.writers import open_writer
+    from crystaldos.pretrained import load_pretrained
+
+    bundle = load_pretrained(model, device=device)
+    target_norm = normalization or bundle.normalization
+    writer = open_writer(output, bundle.grid, target_norm)
+    failures = []
+    bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
+
+    def failed(failure: object) -> None:
+        failures.append(failure)
+        bar.write(f"skipped {failure}", file=sys.stderr)
+
+    done = 0
+    try:
+        for pred in predict_structures(bundle, inputs, batch_size=batch_size, device=device,
+                                       on_failure=failed):
+            dos = rescale_prediction(pred.dos, bundle.grid, bundle.normalization, target_norm)
+            writer.write(pred.id, dos)
+            done += 1
+            bar.update(1)
+    finally:
+        writer.close()
+        bar.close()
+    typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
+               f"{len(failures)} skipped")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def models() -> None:
+    """List the bundled pretrained models with their grids and validation metrics."""
+    from crystaldos.models.saving import read_card
+    from crystaldos.pretrained import bundled_models
+
+    seen = set()
+    for name, directory in bundled_models().items():
+        if directory in seen:
+            continue
+        seen.add(directory)
+        card = read_card(directory)
+        g = card["grid"]
+        val = card.get("validation", {})
+        m, base = val.get("model", {}), val.get("composition_knn", {})
+        mean = val.get("mean_spectrum", {})
+        aliases = ", ".join(card.get("aliases", [])) or "-"
+        typer.echo(f"{name}  ({card['model_class']}, aliases: {aliases})")
+        typer.echo(f"  grid {g['count']} points {g['start']:g} .. "
+                   f"{g['start'] + g['step'] * (g['count'] - 1):g} {g['unit']}, "
+                   f"normalization {card['normalization']}")
+        if m:
+            nan = float("nan")
+            typer.echo(f"  val MAE {m['mae']:.4f} (mean spectrum {mean.get('mae', nan):.4f}, "
+                       f"composition kNN {base.get('mae', nan):.4f}), "
+                       f"R2 {m['r2_mean']:.3f}, {m['n_spectra']} spectra")
+        typer.echo(f"  trained on {card.get('target', {}).get('dataset', '?')}")
+    if not seen:
+        typer.echo("no bundled models found")
+
+
 def main() -> None:
     """Console entry point: any crystaldos error becomes one line on stderr and exit code 2."""
     from crystaldos.errors import CrystalDosError

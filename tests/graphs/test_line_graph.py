@@ -45,3 +45,36 @@ def test_batching_offsets_line_graph_by_bond_count():
     torch.testing.assert_close(second - g1.num_bonds, g2.lg_edge_index)
     assert int(batch.lg_edge_index.max()) < batch.edge_index.shape[1]
     assert batch.id == ["NaCl", "tric"]
+
+
+def test_nearest_shell_bonds_keeps_whole_shells() -> None:
+    from crystaldos.graphs.line_graph import nearest_shell_bonds
+
+    centers = np.array([0, 0, 0, 0, 1, 1])
+    distances = np.array([1.0, 1.0, 2.0, 3.0, 5.0, 4.0])
+    # k=1: center 0 keeps both 1.0 bonds (one shell), center 1 its 4.0 bond
+    np.testing.assert_array_equal(nearest_shell_bonds(centers, distances, 1),
+                                  [True, True, False, False, False, True])
+    np.testing.assert_array_equal(nearest_shell_bonds(centers, distances, 3),
+                                  [True, True, True, False, True, True])
+
+
+def test_bond_pairs_on_a_subset_keep_full_indices() -> None:
+    from crystaldos.graphs.line_graph import bond_pairs
+
+    centers = np.array([0, 0, 0, 1, 1])
+    subset = np.array([True, False, True, True, True])
+    src, dst = bond_pairs(centers, 2, subset)
+    assert sorted(zip(src.tolist(), dst.tolist(), strict=True)) == [(0, 2), (2, 0), (3, 4),
+                                                                     (4, 3)]
+
+
+def test_three_body_limit_shrinks_the_line_graph_only() -> None:
+    from crystaldos.graphs.crystal_graph import GraphSettings, build_graph
+    from tests.conftest import rocksalt
+
+    full = build_graph(rocksalt(), GraphSettings(neighbors=12))
+    cut = build_graph(rocksalt(), GraphSettings(neighbors=12, three_body_neighbors=6))
+    assert full.num_bonds == cut.num_bonds
+    # rocksalt: 6 first neighbours of 18 within the 12-nearest shells -> 6*5 pairs per atom
+    assert cut.num_triplets == 8 * 6 * 5 < full.num_triplets

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from crystaldos.elements import max_atomic_number
 
 
 class MeanSpectrumBaseline:
@@ -23,3 +27,61 @@ class MeanSpectrumBaseline:
         if self.mean_ is None:
             raise ValueError("MeanSpectrumBaseline is not fitted")
         return np.tile(self.mean_, (n, 1))
+
+
+def composition_vectors(crystals: list[Any]) -> np.ndarray:
+    """(n, Z_max) element fractions of each crystal (composition only, no structure)."""
+    width = max_atomic_number()
+    out = np.zeros((len(crystals), width))
+    for row, crystal in enumerate(crystals):
+        numbers = np.asarray(crystal.numbers, dtype=np.int64)
+        np.add.at(out[row], numbers - 1, 1.0)
+        out[row] /= max(len(numbers), 1)
+    return out
+
+
+class CompositionKNNBaseline:
+    """Nearest neighbours in composition space: the mean spectrum of the k training materials
+    whose element fractions are closest (Euclidean). It sees no structure, so a structural model
+    that does not beat it clearly has not learned structure. ``k`` can be chosen on validation
+    with :meth:`select_k`.
+    """
+
+    def __init__(self, k: int = 5) -> None:
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        self.k = k
+        self.train_x_: np.ndarray | None = None
+        self.train_y_: np.ndarray | None = None
+
+    def fit(self, train_crystals: list[Any], train_spectra: np.ndarray) -> CompositionKNNBaseline:
+        y = np.asarray(train_spectra, dtype=np.float64)
+        if y.ndim != 2 or y.shape[0] != len(train_crystals) or y.shape[0] == 0:
+            raise ValueError("fit needs one spectrum per training crystal")
+        self.train_x_ = composition_vectors(train_crystals)
+        self.train_y_ = y
+        return self
+
+    def _neighbours(self, crystals: list[Any], k: int) -> np.ndarray:
+        if self.train_x_ is None or self.train_y_ is None:
+            raise ValueError("CompositionKNNBaseline is not fitted")
+        x = composition_vectors(crystals)
+        k = min(k, self.train_x_.shape[0])
+        d2 = ((x**2).sum(1)[:, None] + (self.train_x_**2).sum(1)[None]
+              - 2.0 * x @ self.train_x_.T)
+        return np.argsort(d2, axis=1, kind="stable")[:, :k]
+
+    def predict(self, crystals: list[Any]) -> np.ndarray:
+        """(n, count) mean spectrum of each crystal's k nearest training compositions."""
+        idx = self._neighbours(crystals, self.k)
+        return self.train_y_[idx].mean(axis=1)
+
+    def select_k(self, val_crystals: list[Any], val_spectra: np.ndarray,
+                 candidates: tuple[int, ...] = (1, 2, 3, 5, 8, 12, 20, 30)) -> int:
+        """Set ``k`` to the candidate with the lowest validation MAE; returns it."""
+        idx = self._neighbours(val_crystals, max(candidates))
+        true = np.asarray(val_spectra, dtype=np.float64)
+        scores = {k: float(np.abs(self.train_y_[idx[:, :k]].mean(axis=1) - true).mean())
+                  for k in candidates}
+        self.k = min(scores, key=scores.__getitem__)
+        return self.k

@@ -16,7 +16,7 @@ from crystaldos.graphs.atom_features import (
     atom_features,
     feature_table_digest,
 )
-from crystaldos.graphs.line_graph import bond_cosines, bond_pairs
+from crystaldos.graphs.line_graph import bond_cosines, bond_pairs, nearest_shell_bonds
 from crystaldos.graphs.neighbors import (
     SHELL_TOLERANCE_A,
     Neighbors,
@@ -42,6 +42,8 @@ class GraphSettings:
         atom_features: one of ``cgcnn`` (92), ``attr5``, ``attr8``, ``atomic_number``.
         line_graph: build the bond-pair line graph with angle cosines.
         symmetric: knn only; keep a bond in both directions if either atom keeps it.
+        three_body_neighbors: if set, the line graph pairs only bonds to each atom's this many
+            nearest neighbours (whole shells kept); None pairs every bond, as ALIGNN does.
     """
 
     mode: str = "knn"
@@ -51,6 +53,7 @@ class GraphSettings:
     line_graph: bool = True
     symmetric: bool = True
     shell_tolerance: float = SHELL_TOLERANCE_A
+    three_body_neighbors: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("knn", "radius"):
@@ -60,6 +63,8 @@ class GraphSettings:
                              f"{ATOM_FEATURE_SETS}")
         if self.cutoff <= 0 or self.neighbors < 1:
             raise ValueError("cutoff must be positive and neighbors at least 1")
+        if self.three_body_neighbors is not None and self.three_body_neighbors < 1:
+            raise ValueError("three_body_neighbors must be at least 1 (or None for all bonds)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,7 +135,11 @@ def graph_arrays(crystal: Crystal, settings: GraphSettings) -> dict[str, np.ndar
         "edge_shift": nb.shifts.astype(np.float32),
     }
     if settings.line_graph:
-        src, dst = bond_pairs(nb.centers, crystal.n_atoms)
+        subset = None
+        if settings.three_body_neighbors is not None:
+            subset = nearest_shell_bonds(nb.centers, nb.distances, settings.three_body_neighbors,
+                                         settings.shell_tolerance)
+        src, dst = bond_pairs(nb.centers, crystal.n_atoms, subset)
         arrays["lg_edge_index"] = np.stack([src, dst])
         arrays["lg_cos"] = bond_cosines(nb.vectors, src, dst).astype(np.float32)
     return arrays

@@ -1,0 +1,106 @@
+"""ALIGNN-DOS: a whole spectrum on a fixed grid from the crystal graph and its bond-angle graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from crystaldos.graphs.basis import RBFExpansion
+from crystaldos.models.layers import ALIGNNLayer, EdgeGatedConv, MLPBlock
+
+OUTPUT_ACTIVATIONS = ("none", "relu", "softplus", "sigmoid")
+
+
+def mean_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
+    """Average node states (N, D) per graph -> (B, D)."""
+    total = h.new_zeros((n_graphs, h.shape[1])).index_add_(0, batch, h)
+    count = torch.bincount(batch, minlength=n_graphs).clamp(min=1).to(h.dtype)
+    return total / count[:, None]
+
+
+class ALIGNNDOS(nn.Module):
+    """ALIGNN encoder + fully connected head that outputs the DOS on ``n_out`` grid points.
+
+    Input: a (batched) :class:`~crystaldos.graphs.CrystalGraph` with ``x`` (N, F) atom features,
+    ``edge_index``/``edge_vec`` bonds and ``lg_edge_index``/``lg_cos`` bond pairs.
+    Output: (B, n_out), in the normalization the model was trained on.
+
+    Args:
+        atom_features: F, the width of the atom-feature vectors.
+        n_out: grid points of the output spectrum.
+        hidden: width of atom and bond states.
+        embedding: width of the first embedding layer of bond lengths and angles.
+        alignn_layers: line-graph + crystal-graph updates.
+        gcn_layers: crystal-graph-only updates that follow.
+        line_graph_dim: width of the line-graph convolution (None: ``hidden``, as in ALIGNN).
+        edge_bins, angle_bins, cutoff: RBF bases of bond lengths (0..cutoff Å) and cosines.
+        head_hidden: widths of hidden layers of the output head (empty: one linear layer).
+        output_activation: ``none``, ``relu``, ``softplus`` (non-negative DOS) or ``sigmoid``.
+        norm: ``batch`` (as in ALIGNN), ``layer`` or ``none``.
+    """
+
+    def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
+                 embedding: int = 64, alignn_layers: int = 4, gcn_layers: int = 4,
+                 line_graph_dim: int | None = None, edge_bins: int = 80, angle_bins: int = 40,
+                 cutoff: float = 8.0, head_hidden: tuple[int, ...] | list[int] = (),
+                 output_activation: str = "softplus", norm: str = "batch") -> None:
+        super().__init__()
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"unknown output activation {output_activation!r}; choose from "
+                             f"{OUTPUT_ACTIVATIONS}")
+        self.atom_embedding = MLPBlock(atom_features, hidden, norm)
+        self.edge_embedding = nn.Sequential(RBFExpansion(0.0, cutoff, edge_bins),
+                                            MLPBlock(edge_bins, embedding, norm),
+                                            MLPBlock(embedding, hidden, norm))
+        lg_dim = line_graph_dim or hidden
+        self.uses_line_graph = alignn_layers > 0
+        if self.uses_line_graph:
+            self.angle_embedding = nn.Sequential(RBFExpansion(-1.0, 1.0, angle_bins),
+                                                 MLPBlock(angle_bins, embedding, norm),
+                                                 MLPBlock(embedding, lg_dim, norm))
+        # the last layer of each kind skips state updates that nothing reads afterwards
+        self.alignn_layers = nn.ModuleList(
+            ALIGNNLayer(hidden, lg_dim, norm, update_triplets=k < alignn_layers - 1,
+                        update_bonds=k < alignn_layers - 1 or gcn_layers > 0)
+            for k in range(alignn_layers))
+        self.gcn_layers = nn.ModuleList(EdgeGatedConv(hidden, norm, update_edges=k < gcn_layers - 1)
+                                        for k in range(gcn_layers))
+        head: list[nn.Module] = []
+        width = hidden
+        for size in head_hidden:
+            head += [nn.Linear(width, size), nn.SiLU()]
+            width = size
+        head.append(nn.Linear(width, n_out))
+        self.head = nn.Sequential(*head)
+        self.output_activation = output_activation
+        self.n_out = n_out
+
+    def encode(self, data: Any) -> torch.Tensor:
+        """Atom states (N, hidden) after all graph updates."""
+        h = self.atom_embedding(data.x)
+        e = self.edge_embedding(torch.linalg.vector_norm(data.edge_vec, dim=-1))
+        if self.uses_line_graph:
+            if "lg_edge_index" not in data:
+                raise ValueError("this model needs graphs built with line_graph=True")
+            t = self.angle_embedding(data.lg_cos)
+            for layer in self.alignn_layers:
+                h, e, t = layer(data.edge_index, data.lg_edge_index, h, e, t)
+        for conv in self.gcn_layers:
+            h, e = conv(data.edge_index, h, e)
+        return h
+
+    def forward(self, data: Any) -> torch.Tensor:
+        h = self.encode(data)
+        batch = data.batch if getattr(data, "batch", None) is not None else \
+            torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
+        n_graphs = int(data.num_graphs) if hasattr(data, "num_graphs") else 1
+        out = self.head(mean_pool(h, batch, n_graphs))
+        if self.output_activation == "relu":
+            return torch.relu(out)
+        if self.output_activation == "softplus":
+            return nn.functional.softplus(out)
+        if self.output_activation == "sigmoid":
+            return torch.sigmoid(out)
+        return out

@@ -1,0 +1,55 @@
+"""Named model configurations: the papers' ALIGNN sizes and our fast defaults.
+
+A preset fixes graph settings, model init arguments and training defaults; any of them can be
+overridden in a training config. Grids and normalizations come from the data set unless given.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # ALIGNN phonon DOS (Gurunathan et al., Phys. Rev. Materials 7, 023803, 2023)
+    "alignn-phdos-paper": {
+        "graph": {"neighbors": 20, "cutoff": 8.0, "atom_features": "cgcnn"},
+        "model": {"hidden": 256, "embedding": 64, "alignn_layers": 6, "gcn_layers": 6,
+                  "norm": "batch", "output_activation": "none"},
+        "training": {"loss": "mse", "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5},
+        "grid": "phdos66", "normalization": "max",
+    },
+    # ALIGNN electronic DOS (Kaundinya et al., Digital Discovery 1, 2022)
+    "alignn-edos-paper": {
+        "graph": {"neighbors": 16, "cutoff": 8.0, "atom_features": "cgcnn"},
+        "model": {"hidden": 256, "embedding": 64, "alignn_layers": 4, "gcn_layers": 4,
+                  "norm": "batch", "output_activation": "none"},
+        "training": {"loss": "mse", "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5},
+        "grid": "edos300", "normalization": "valence",
+    },
+    # Our default: angles only within the first neighbour shells, a narrow line graph and
+    # LayerNorm; see benchmarks/alignn_throughput.py for its speed against the paper size.
+    "fast": {
+        "graph": {"neighbors": 12, "cutoff": 8.0, "atom_features": "cgcnn",
+                  "three_body_neighbors": 6},
+        "model": {"hidden": 128, "embedding": 64, "alignn_layers": 3, "gcn_layers": 3,
+                  "line_graph_dim": 32, "norm": "layer", "output_activation": "softplus",
+                  "head_hidden": [128]},
+        "training": {"loss": "mae", "lr": 1e-3, "batch_size": 32, "weight_decay": 1e-4},
+    },
+    # smallest useful network, for tests and smoke runs
+    "tiny": {
+        "graph": {"neighbors": 8, "cutoff": 6.0, "atom_features": "attr5",
+                  "three_body_neighbors": 4},
+        "model": {"hidden": 16, "embedding": 8, "alignn_layers": 1, "gcn_layers": 1,
+                  "line_graph_dim": 8, "edge_bins": 16, "angle_bins": 8, "norm": "layer",
+                  "output_activation": "softplus"},
+        "training": {"loss": "mse", "lr": 3e-3, "batch_size": 8, "weight_decay": 0.0},
+    },
+}
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """A deep copy of a preset (safe to modify)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])

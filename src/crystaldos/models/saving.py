@@ -1,0 +1,147 @@
+"""Model directories: ``weights.pt`` (a plain state dict) and ``card.json`` (everything else).
+
+The card names the model class and its init arguments, the graph settings (and the digest of the
+atom-feature table they used), the output grid and normalization, the training data, split and
+command, and validation metrics with their baselines. Inference rebuilds every preprocessing step
+from the card, never from package defaults, and refuses a card whose feature table has changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from crystaldos import __version__
+from crystaldos.errors import CrystalDosError
+from crystaldos.graphs.atom_features import feature_table_digest
+from crystaldos.graphs.crystal_graph import GraphSettings
+from crystaldos.models.alignn import ALIGNNDOS
+from crystaldos.models.autoencoder import AELatentALIGNN, SpectrumAutoencoder
+from crystaldos.spectra.grid import Grid
+
+CARD_FORMAT = 1
+WEIGHTS_FILE = "weights.pt"
+CARD_FILE = "card.json"
+
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    "ALIGNNDOS": ALIGNNDOS,
+    "AELatentALIGNN": AELatentALIGNN,
+    "SpectrumAutoencoder": SpectrumAutoencoder,
+}
+
+
+class ModelLoadError(CrystalDosError):
+    """A model directory is missing, incomplete or inconsistent."""
+
+
+def register_model_class(cls: type[nn.Module]) -> type[nn.Module]:
+    """Make a model class loadable from cards by its name (usable as a decorator)."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def build_model(class_name: str, init_args: dict[str, Any]) -> nn.Module:
+    if class_name not in MODEL_CLASSES:
+        raise ModelLoadError(f"unknown model class {class_name!r}; known: {sorted(MODEL_CLASSES)}")
+    return MODEL_CLASSES[class_name](**init_args)
+
+
+@dataclass
+class ModelBundle:
+    """A model ready for inference with the preprocessing recorded in its card."""
+
+    model: nn.Module
+    card: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def graph_settings(self) -> GraphSettings:
+        return GraphSettings.from_dict(self.card["graph"])
+
+    @property
+    def grid(self) -> Grid:
+        return Grid.from_dict(self.card["grid"])
+
+    @property
+    def normalization(self) -> str:
+        return str(self.card["normalization"])
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name") or (self.path.name if self.path else "model"))
+
+
+def make_card(model_class: str, init_args: dict[str, Any], graph: GraphSettings, grid: Grid,
+              normalization: str, **sections: Any) -> dict[str, Any]:
+    """A card with the required fields; ``sections`` (training, validation, name...) are added."""
+    return {
+        "format": CARD_FORMAT,
+        "model_class": model_class,
+        "init_args": init_args,
+        "graph": graph.to_dict(),
+        "atom_features": {"name": graph.atom_features,
+                          "digest": feature_table_digest(graph.atom_features)},
+        "grid": grid.to_dict(),
+        "normalization": normalization,
+        "crystaldos_version": __version__,
+        **sections,
+    }
+
+
+def save_model(directory: str | Path, model: nn.Module, card: dict[str, Any]) -> Path:
+    """Write ``weights.pt`` and ``card.json`` into ``directory`` (created; files replaced)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    torch.save(state, tmp)
+    os.replace(tmp, directory / WEIGHTS_FILE)
+    (directory / CARD_FILE).write_text(json.dumps(card, indent=1, sort_keys=False) + "\n")
+    return directory
+
+
+def read_card(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / CARD_FILE
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelLoadError(f"{directory}: not a model directory (no {CARD_FILE})") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{path}: unreadable model card ({err})") from None
+    missing = [k for k in ("model_class", "init_args", "graph", "grid", "normalization")
+               if k not in card]
+    if missing:
+        raise ModelLoadError(f"{path}: model card lacks {', '.join(missing)}")
+    return card
+
+
+def load_model(directory: str | Path, *, device: str | torch.device = "cpu") -> ModelBundle:
+    """Load a model directory (weights with ``weights_only=True``) in eval mode."""
+    directory = Path(directory)
+    card = read_card(directory)
+    features = card.get("atom_features", {})
+    name = card["graph"].get("atom_features")
+    if features.get("digest") and features["digest"] != feature_table_digest(name):
+        raise ModelLoadError(f"{directory}: the atom-feature table {name!r} differs from the one "
+                             "this model was trained with; use the crystaldos version in the card "
+                             f"({card.get('crystaldos_version')})")
+    model = build_model(card["model_class"], card["init_args"])
+    try:
+        state = torch.load(directory / WEIGHTS_FILE, map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        raise ModelLoadError(f"{directory}: no {WEIGHTS_FILE}") from None
+    except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelLoadError(f"{directory / WEIGHTS_FILE}: cannot load weights ({first})") from None
+    model.to(device).eval()
+    return ModelBundle(model, card, directory)

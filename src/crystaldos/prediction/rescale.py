@@ -1,0 +1,28 @@
+"""Convert a predicted spectrum between shape-only normalizations (max, sum, area)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crystaldos.errors import CrystalDosError
+from crystaldos.spectra.grid import Grid
+from crystaldos.spectra.normalize import normalize
+
+RESCALABLE = ("max", "sum", "area")
+
+
+def rescale_prediction(dos: np.ndarray, grid: Grid, source: str, target: str) -> np.ndarray:
+    """``dos`` (count,) from normalization ``source`` to ``target``.
+
+    Only the shape-defined normalizations can be converted into each other; an absolute scale
+    (valence, modes3n, none) cannot be recovered from a shape, so asking for it is an error.
+    """
+    if target == source:
+        return np.asarray(dos)
+    if target not in RESCALABLE:
+        raise CrystalDosError(f"cannot convert predictions from {source!r} to {target!r} "
+                              f"normalization; choose one of {RESCALABLE} or the model's own")
+    clipped = np.clip(np.asarray(dos, dtype=np.float64), 0.0, None)
+    if not clipped.any():
+        return clipped
+    return normalize(clipped[None], grid, target)[0][0]

@@ -1,0 +1,107 @@
+"""Training configuration: a dataclass that a YAML file and command-line flags fill in."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crystaldos.errors import CrystalDosError
+
+
+class ConfigError(CrystalDosError):
+    """A training configuration is invalid."""
+
+
+@dataclass
+class AutoencoderConfig:
+    """The spectrum autoencoder of AE-ALIGNN (trained first, on training spectra only)."""
+
+    latent: int = 12
+    hidden: list[int] = field(default_factory=lambda: [128, 64])
+    epochs: int = 400
+    lr: float = 2e-3
+    batch_size: int = 128
+    use_unstructured_spectra: bool = True  # training spectra whose structure is unknown help too
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``crystaldos train`` needs; see ``configs/`` for complete examples.
+
+    ``dataset``: ``jarvis-phonon`` (the leaderboard benchmark in the shared data), ``mp-phonon``
+    (Materials Project phonon set), a JSON-lines file or an ``id_prop.csv`` folder.
+    ``preset`` picks graph, model and training defaults (see :mod:`crystaldos.models.presets`);
+    ``graph``, ``model`` and the scalar fields below override them.
+    """
+
+    dataset: str = "jarvis-phonon"
+    output: str = "runs/model"
+    name: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    data_root: str | None = None
+    structures: str = "dft3d"
+    grid: str | None = None
+    normalization: str | None = None
+    preset: str = "fast"
+    graph: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    autoencoder: AutoencoderConfig | None = None
+    loss: str | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    batch_size: int | None = None
+    epochs: int = 100
+    scheduler: str = "onecycle"
+    patience: int = 30
+    monitor: str = "val_mae"
+    seed: int = 0
+    val_fraction: float = 0.1
+    max_train: int | None = None
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    num_threads: int | None = None
+    num_workers: int = 0
+    cache_dir: str | None = None
+    resume: str | None = None
+    progress: bool = True
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+        data = dict(data)
+        ae = data.get("autoencoder")
+        if isinstance(ae, dict):
+            ae_known = {f.name for f in fields(AutoencoderConfig)}
+            bad = sorted(set(ae) - ae_known)
+            if bad:
+                raise ConfigError(f"{source}: unknown autoencoder setting(s) {', '.join(bad)}")
+            data["autoencoder"] = AutoencoderConfig(**ae)
+        elif ae is True:
+            data["autoencoder"] = AutoencoderConfig()
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a config must be a mapping of settings")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(data, str(path))

@@ -1,0 +1,46 @@
+"""Turn a DOSDataset into PyG graphs with their target spectra attached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crystaldos.datasets.base import DOSRecord
+from crystaldos.errors import StructureError
+from crystaldos.graphs.cache import GraphCache
+from crystaldos.graphs.crystal_graph import CrystalGraph, GraphSettings, build_graph
+
+
+def graphs_with_targets(records: Iterable[DOSRecord], settings: GraphSettings, *,
+                        cache_dir: str | Path | None = None,
+                        targets: dict[str, np.ndarray] | None = None,
+                        on_failure: Callable[[str, str], None] | None = None,
+                        ) -> list[CrystalGraph]:
+    """Graphs of records that have a structure, each with ``y`` (1, count) float32 and ``id``.
+
+    ``targets`` replaces the records' own spectra (for example re-normalized ones). A record
+    whose structure cannot be turned into a graph is reported to ``on_failure(id, reason)`` and
+    skipped; without ``on_failure`` the StructureError propagates.
+    """
+    cache = GraphCache(cache_dir, settings) if cache_dir is not None else None
+    graphs = []
+    for rec in records:
+        if rec.crystal is None:
+            continue
+        try:
+            graph = cache.get(rec.crystal)[0] if cache is not None else \
+                build_graph(rec.crystal, settings)
+        except StructureError as err:
+            if on_failure is None:
+                raise
+            on_failure(rec.id, str(err))
+            continue
+        values = targets[rec.id] if targets is not None else rec.dos
+        if values is not None:
+            graph.y = torch.as_tensor(np.asarray(values, dtype=np.float32))[None]
+        graph.id = rec.id
+        graphs.append(graph)
+    return graphs

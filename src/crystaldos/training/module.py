@@ -1,0 +1,62 @@
+"""LightningModule that trains any spectral model of crystaldos on (graph, spectrum) batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from crystaldos.training.losses import get_loss
+
+SCHEDULERS = ("onecycle", "cosine", "none")
+
+
+class SpectrumModule(L.LightningModule):
+    """Wraps ``model`` (graph batch -> (B, n) spectrum) with its loss, optimizer and schedule.
+
+    Logs ``train_loss``, ``val_loss`` and ``val_mae`` (mean over spectra of the mean absolute
+    error, the leaderboard's multi-MAE in the training normalization); checkpoints and early
+    stopping watch ``val_mae`` or ``val_loss``.
+    """
+
+    def __init__(self, model: nn.Module, *, loss: str = "mse", lr: float = 1e-3,
+                 weight_decay: float = 1e-5, scheduler: str = "onecycle",
+                 epochs: int = 100) -> None:
+        super().__init__()
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}; choose from {SCHEDULERS}")
+        self.model = model
+        self.loss_name = loss
+        self.loss_fn = get_loss(loss)
+        self.lr, self.weight_decay = lr, weight_decay
+        self.scheduler_name, self.epochs = scheduler, epochs
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        return self.model(batch)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = self.loss_fn(self.model(batch), batch.y)
+        self.log("train_loss", loss, batch_size=batch.num_graphs, on_epoch=True, on_step=False,
+                 prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        pred = self.model(batch)
+        n = batch.num_graphs
+        self.log("val_loss", self.loss_fn(pred, batch.y), batch_size=n, sync_dist=True)
+        self.log("val_mae", torch.mean(torch.abs(pred - batch.y)), batch_size=n, sync_dist=True,
+                 prog_bar=True)
+
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        if self.scheduler_name == "none":
+            return opt
+        if self.scheduler_name == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+        steps = int(self.trainer.estimated_stepping_batches)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=max(steps, 1))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,233 @@
+"""``train(config)``: data -> graphs -> Lightning fit -> model directory with weights and card.
+
+Model selection uses the validation split only: the checkpoint with the best ``monitor`` value
+is kept, early stopping watches the same value, and the card records validation metrics beside
+the mean-spectrum and composition-nearest-neighbour baselines on the same spectra.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch_geometric.loader import DataLoader
+
+from crystaldos.datasets.base import DOSDataset
+from crystaldos.datasets.folder import load_id_prop_folder
+from crystaldos.datasets.jsonl import load_jsonl
+from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
+from crystaldos.datasets.splits import random_split, save_splits
+from crystaldos.elements import valence_electrons
+from crystaldos.evaluation.baselines import CompositionKNNBaseline, MeanSpectrumBaseline
+from crystaldos.evaluation.metrics import spectrum_metrics
+from crystaldos.graphs.atom_features import atom_feature_table
+from crystaldos.graphs.crystal_graph import GraphSettings
+from crystaldos.models.autoencoder import AELatentALIGNN
+from crystaldos.models.presets import get_preset
+from crystaldos.models.saving import build_model, make_card, save_model
+from crystaldos.prediction.engine import predict_graphs
+from crystaldos.spectra.grid import preset as grid_preset
+from crystaldos.spectra.normalize import normalize
+from crystaldos.training.autoencoder import fit_autoencoder
+from crystaldos.training.config import ConfigError, TrainConfig
+from crystaldos.training.data import graphs_with_targets
+from crystaldos.training.module import SpectrumModule
+
+log = logging.getLogger(__name__)
+
+
+def load_training_dataset(config: TrainConfig) -> DOSDataset:
+    """The data set named by ``config.dataset`` (a shared-data name or a path)."""
+    grid = grid_preset(config.grid) if config.grid else None
+    if config.dataset == "jarvis-phonon":
+        return load_jarvis_phonon_benchmark(config.data_root, structures=config.structures)
+    if config.dataset == "mp-phonon":
+        return load_mp_phonon(config.data_root)
+    path = Path(config.dataset)
+    if path.is_dir():
+        return load_id_prop_folder(path, grid, config.normalization)
+    if path.suffix in (".jsonl", ".gz"):
+        return load_jsonl(path, grid, config.normalization)
+    raise ConfigError(f"{config.dataset}: not a known data set (jarvis-phonon, mp-phonon), "
+                      "an id_prop.csv folder or a .jsonl file")
+
+
+def _split_ids(dataset: DOSDataset, config: TrainConfig) -> dict[str, list[str]]:
+    """Train/val ids among records with structure and spectrum (the data set's own split if it
+    has a validation part, else a seeded random split of its training part)."""
+    usable = dataset.with_structures().with_spectra()
+    by_split = usable.split_ids()
+    train, val = by_split.get("train", []), by_split.get("val", [])
+    if not val:
+        pool = train or usable.ids
+        parts = random_split(pool, (1 - config.val_fraction, config.val_fraction, 0.0),
+                             seed=config.seed)
+        train, val = parts["train"], parts["val"]
+    if config.max_train is not None:
+        train = train[:config.max_train]
+        val = val[:max(2, config.max_train // 4)]
+    if not train or not val:
+        raise ConfigError(f"{config.dataset}: need training and validation materials with "
+                          f"structures and spectra (found {len(train)} and {len(val)})")
+    return {"train": train, "val": val}
+
+
+def _targets(dataset: DOSDataset, normalization: str) -> dict[str, np.ndarray]:
+    """Spectra of every record in the requested normalization."""
+    out = {}
+    for rec in dataset.with_spectra():
+        values = rec.dos
+        if normalization != dataset.normalization:
+            n_val = None
+            if normalization == "valence" and rec.crystal is not None:
+                n_val = float(valence_electrons(rec.crystal.numbers).sum())
+            n_atoms = rec.crystal.n_atoms if rec.crystal is not None else None
+            values = normalize(values[None], dataset.grid, normalization, n_valence=n_val,
+                               n_atoms=n_atoms)[0][0]
+        out[rec.id] = np.asarray(values, dtype=np.float32)
+    return out
+
+
+def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, dict[str, Any],
+                                                                dict[str, Any]]:
+    """Graph settings, model init arguments and training hyper-parameters from preset+config."""
+    preset = get_preset(config.preset)
+    graph = GraphSettings.from_dict({**preset["graph"], **config.graph})
+    n_features = int(atom_feature_table(graph.atom_features).shape[1])
+    model = {**preset["model"], **config.model, "atom_features": n_features, "n_out": n_out,
+             "cutoff": graph.cutoff}
+    training = preset["training"]
+    for key in ("loss", "lr", "weight_decay", "batch_size"):
+        value = getattr(config, key)
+        if value is not None:
+            training[key] = value
+    return graph, model, training
+
+
+def train(config: TrainConfig) -> Path:
+    """Train a model as configured and write it to ``config.output``; returns that directory."""
+    start_time = time.time()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+
+    dataset = load_training_dataset(config)
+    normalization = config.normalization or dataset.normalization
+    grid = dataset.grid
+    splits = _split_ids(dataset, config)
+    targets = _targets(dataset, normalization)
+    graph_settings, model_args, hp = resolve_settings(config, grid.count)
+
+    failures: list[dict[str, str]] = []
+    graphs = {}
+    for part in ("train", "val"):
+        records = dataset.select(splits[part]).records
+        graphs[part] = graphs_with_targets(
+            records, graph_settings, cache_dir=config.cache_dir, targets=targets,
+            on_failure=lambda i, why: failures.append({"id": i, "reason": why}))
+    if failures:
+        (out / "failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures))
+        log.warning("%d structures could not be used; see %s", len(failures),
+                    out / "failures.jsonl")
+
+    model_class = "ALIGNNDOS"
+    init_args: dict[str, Any] = model_args
+    ae_report: dict[str, Any] | None = None
+    if config.autoencoder is not None:
+        ae_cfg = config.autoencoder
+        pool = set(splits["train"])
+        if ae_cfg.use_unstructured_spectra:
+            pool |= {r.id for r in dataset.split("train").with_spectra()}
+        train_spectra = np.stack([targets[i] for i in sorted(pool)])
+        val_spectra = np.stack([targets[i] for i in splits["val"]])
+        ae, ae_report = fit_autoencoder(train_spectra, val_spectra, ae_cfg, seed=config.seed)
+        ae_report["n_train_spectra"] = len(pool)
+        model_class = "AELatentALIGNN"
+        init_args = {"gnn": model_args,
+                     "autoencoder": {"n_points": grid.count, "latent": ae_cfg.latent,
+                                     "hidden": list(ae_cfg.hidden)}}
+    model = build_model(model_class, init_args)
+    if isinstance(model, AELatentALIGNN):
+        model.autoencoder.load_state_dict(ae.state_dict())
+        model.freeze_decoder()
+
+    module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
+                            weight_decay=hp["weight_decay"], scheduler=config.scheduler,
+                            epochs=config.epochs)
+    batch_size = int(hp["batch_size"])
+    train_loader = DataLoader(graphs["train"], batch_size=batch_size, shuffle=True,
+                              num_workers=config.num_workers, drop_last=len(graphs["train"]) >
+                              batch_size)
+    val_loader = DataLoader(graphs["val"], batch_size=max(batch_size, 64),
+                            num_workers=config.num_workers)
+    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", monitor=config.monitor, mode="min",
+                                 save_top_k=1, save_last=True, filename="best")
+    trainer = L.Trainer(
+        max_epochs=config.epochs, accelerator=config.accelerator, devices=config.devices,
+        strategy=config.strategy, precision=config.precision,
+        callbacks=[checkpoint, EarlyStopping(config.monitor, patience=config.patience)],
+        logger=CSVLogger(out, name="logs", version=""), enable_progress_bar=config.progress,
+        enable_model_summary=False, log_every_n_steps=10, default_root_dir=out)
+    trainer.fit(module, train_loader, val_loader, ckpt_path=config.resume)
+    if not trainer.is_global_zero:
+        return out
+
+    best_path = checkpoint.best_model_path or checkpoint.last_model_path
+    state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    model = module.model.cpu().eval()
+
+    validation = evaluate_split(model, graphs, dataset, splits, targets, grid)
+    if ae_report is not None:
+        validation["autoencoder"] = ae_report
+    card = make_card(
+        model_class, init_args, graph_settings, grid, normalization,
+        name=config.name or out.name, aliases=list(config.aliases),
+        target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source},
+        training={
+            "command": config.command, "config": config.to_dict(), "preset": config.preset,
+            "hyperparameters": hp, "n_train": len(graphs["train"]), "n_val": len(graphs["val"]),
+            "n_failures": len(failures), "split_file": "splits.json",
+            "epochs_run": int(trainer.current_epoch), "best_checkpoint": Path(best_path).name,
+            "best_score": float(checkpoint.best_model_score)
+            if checkpoint.best_model_score is not None else None,
+            "monitor": config.monitor, "seconds": round(time.time() - start_time, 1),
+            "torch": torch.__version__},
+        validation=validation)
+    save_splits(splits, out / "splits.json", dataset=dataset.name)
+    save_model(out, model, card)
+    return out
+
+
+def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset: DOSDataset,
+                   splits: dict[str, list[str]], targets: dict[str, np.ndarray],
+                   grid: Any, part: str = "val") -> dict[str, Any]:
+    """Metrics of ``model`` on a split beside the mean-spectrum and composition-kNN baselines
+    fitted on the training graphs' materials."""
+    ids = [g.id for g in graphs[part]]
+    true = np.stack([targets[i] for i in ids])
+    pred = predict_graphs(model, graphs[part])
+    train_ids = [g.id for g in graphs["train"]]
+    train_y = np.stack([targets[i] for i in train_ids])
+    crystals = {r.id: r.crystal for r in dataset.select(train_ids + ids).records}
+    mean = MeanSpectrumBaseline().fit(train_y).predict(len(ids))
+    knn = CompositionKNNBaseline().fit([crystals[i] for i in train_ids], train_y)
+    # k is tuned on this same split, which flatters the baseline, never the model
+    k = knn.select_k([crystals[i] for i in ids], true)
+    knn_pred = knn.predict([crystals[i] for i in ids])
+    return {
+        "split": part,
+        "model": spectrum_metrics(pred, true, grid),
+        "mean_spectrum": spectrum_metrics(mean, true, grid),
+        "composition_knn": {**spectrum_metrics(knn_pred, true, grid), "k": k},
+    }

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from crystaldos.evaluation.baselines import (
+    CompositionKNNBaseline,
+    MeanSpectrumBaseline,
+    composition_vectors,
+)
+from tests.conftest import rocksalt, silicon_primitive, toy_crystals, triclinic
+
+
+def test_composition_vectors_are_fractions() -> None:
+    v = composition_vectors([triclinic()])
+    assert v.shape[0] == 1 and v.sum() == pytest.approx(1.0)
+    assert v[0, 7] == pytest.approx(2 / 3) and v[0, 21] == pytest.approx(1 / 3)  # O, Ti
+
+
+def test_knn_returns_spectrum_of_same_composition_and_ignores_structure() -> None:
+    train = [rocksalt(), silicon_primitive(), triclinic()]
+    y = np.eye(3)
+    knn = CompositionKNNBaseline(k=1).fit(train, y)
+    np.testing.assert_array_equal(knn.predict([rocksalt(6.0)]), [[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(knn.predict([triclinic(), silicon_primitive()]),
+                                  [[0, 0, 1], [0, 1, 0]])
+
+
+def test_select_k_picks_the_best_on_validation() -> None:
+    crystals = toy_crystals(12)
+    y = np.array([[float(k % 6)] for k in range(12)])  # depends on composition only
+    knn = CompositionKNNBaseline().fit(crystals, y)
+    assert knn.select_k(toy_crystals(6, seed=1), y[:6], candidates=(1, 2, 5)) in (1, 2)
+    assert np.abs(knn.predict(toy_crystals(6, seed=1)) - y[:6]).max() == 0
+
+
+def test_mean_baseline() -> None:
+    base = MeanSpectrumBaseline().fit(np.array([[0.0, 2.0], [2.0, 0.0]]))
+    np.testing.assert_array_equal(base.predict(3), np.ones((3, 2)))

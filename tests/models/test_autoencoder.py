@@ -1,0 +1,30 @@
+import torch
+from torch_geometric.data import Batch
+
+from crystaldos.graphs.crystal_graph import GraphSettings, build_graph
+from crystaldos.models.autoencoder import AELatentALIGNN, SpectrumAutoencoder
+from tests.conftest import rocksalt, silicon_primitive
+
+GNN = {"atom_features": 5, "n_out": 66, "hidden": 16, "embedding": 8, "alignn_layers": 1,
+       "gcn_layers": 1, "line_graph_dim": 8, "norm": "layer"}
+
+
+def test_autoencoder_shapes_and_range() -> None:
+    ae = SpectrumAutoencoder(66, latent=12, hidden=(32, 16))
+    y = torch.rand(5, 66)
+    assert ae.encode(y).shape == (5, 12)
+    out = ae(y)
+    assert out.shape == (5, 66) and (out > 0).all() and (out < 1).all()
+
+
+def test_ae_alignn_decodes_latent_and_trains_only_the_gnn() -> None:
+    model = AELatentALIGNN(GNN, {"n_points": 66, "latent": 8, "hidden": [32]})
+    settings = GraphSettings(neighbors=8, atom_features="attr5")
+    b = Batch.from_data_list([build_graph(c, settings) for c in (rocksalt(), silicon_primitive())])
+    assert model.latent(b).shape == (2, 8)
+    out = model(b)
+    assert out.shape == (2, 66)
+    out.mean().backward()
+    assert all(p.grad is None for p in model.autoencoder.parameters())
+    missing = [n for n, p in model.gnn.named_parameters() if p.grad is None or not p.grad.any()]
+    assert missing == []

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from crystaldos.training.losses import LOSSES, get_loss, kl_loss, wasserstein_loss
+
+
+def test_pointwise_losses_match_definitions() -> None:
+    pred = torch.tensor([[0.0, 1.0, 2.0]])
+    true = torch.tensor([[0.0, 0.0, 0.0]])
+    assert float(LOSSES["mse"](pred, true)) == pytest.approx(5 / 3)
+    assert float(LOSSES["mae"](pred, true)) == pytest.approx(1.0)
+
+
+def test_shape_losses_vanish_for_equal_shapes_at_any_scale() -> None:
+    y = torch.rand(4, 20) + 0.1
+    assert float(kl_loss(3.0 * y, y)) == pytest.approx(0.0, abs=1e-6)
+    assert float(wasserstein_loss(3.0 * y, y)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_wasserstein_of_shifted_peak_is_the_shift_in_grid_steps() -> None:
+    a = torch.zeros(1, 10)
+    b = torch.zeros(1, 10)
+    a[0, 2] = 1.0
+    b[0, 5] = 1.0
+    assert float(wasserstein_loss(a, b)) == pytest.approx(3.0, rel=1e-4)
+
+
+def test_kl_is_positive_for_different_shapes() -> None:
+    a = torch.tensor([[1.0, 0.0, 1.0]])
+    b = torch.tensor([[0.0, 1.0, 0.0]])
+    assert float(kl_loss(a, b)) > 1.0
+
+
+def test_unknown_loss_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown loss 'huber'"):
+        get_loss("huber")

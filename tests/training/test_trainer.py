@@ -1,0 +1,67 @@
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crystaldos.models.saving import load_model
+from crystaldos.training.config import ConfigError, TrainConfig
+from crystaldos.training.trainer import resolve_settings, train
+
+
+def test_tiny_training_writes_model_logs_and_checkpoints(tiny_model_dir: Path) -> None:
+    assert (tiny_model_dir / "weights.pt").exists()
+    assert (tiny_model_dir / "checkpoints" / "best.ckpt").exists()
+    assert (tiny_model_dir / "checkpoints" / "last.ckpt").exists()
+    assert "val_mae" in (tiny_model_dir / "logs" / "metrics.csv").read_text()
+    card = json.loads((tiny_model_dir / "card.json").read_text())
+    assert card["training"]["epochs_run"] >= 1 and card["aliases"] == ["toy"]
+
+
+def test_resume_continues_from_a_checkpoint(toy_dataset_file: Path, tmp_path: Path) -> None:
+    common = {"dataset": str(toy_dataset_file), "preset": "tiny", "progress": False,
+              "accelerator": "cpu", "scheduler": "none"}
+    first = train(TrainConfig(output=str(tmp_path / "first"), epochs=2, **common))
+    out = train(TrainConfig(output=str(tmp_path / "resumed"), epochs=4,
+                            resume=str(first / "checkpoints" / "last.ckpt"), **common))
+    rows = (out / "logs" / "metrics.csv").read_text().splitlines()[1:]
+    epochs = {int(r.split(",")[0]) for r in rows}
+    assert epochs == {2, 3}  # epochs 0-1 came from the checkpoint
+
+
+def test_ae_alignn_reports_reconstruction_and_end_to_end(toy_dataset_file: Path,
+                                                         tmp_path: Path) -> None:
+    config = TrainConfig.from_dict({
+        "dataset": str(toy_dataset_file), "output": str(tmp_path / "ae"), "preset": "tiny",
+        "epochs": 2, "progress": False, "accelerator": "cpu",
+        "autoencoder": {"latent": 8, "hidden": [32], "epochs": 5}})
+    out = train(config)
+    bundle = load_model(out)
+    assert bundle.card["model_class"] == "AELatentALIGNN"
+    val = bundle.card["validation"]
+    assert {"recon_mae_train", "recon_mae_val"} <= set(val["autoencoder"])
+    assert 0 < val["model"]["mae"] < 1
+
+
+def test_yaml_config_with_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"dataset": "mp-phonon", "epochs": 7, "model": {"hidden": 32}}))
+    cfg = TrainConfig.from_yaml(path, epochs=9, lr=None)
+    assert cfg.epochs == 9 and cfg.model == {"hidden": 32}
+    graph, model, hp = resolve_settings(cfg, 51)
+    assert model["hidden"] == 32 and model["n_out"] == 51 and model["atom_features"] == 92
+    assert graph.three_body_neighbors == 6 and hp["loss"] == "mae"
+
+
+def test_bad_configs_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochz: 3\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: unknown setting\(s\) epochz"):
+        TrainConfig.from_yaml(path)
+    path.write_text("[1, 2]\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        TrainConfig.from_yaml(path)
+    with pytest.raises(ConfigError, match="no such config"):
+        TrainConfig.from_yaml(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="not a known data set"):
+        train(TrainConfig(dataset=str(tmp_path / "nothing.txt"), output=str(tmp_path / "o")))
