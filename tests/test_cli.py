@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import ase.io
+import pytest
 from typer.testing import CliRunner
 
 from crystaldos.cli import app
@@ -76,3 +77,25 @@ def test_real_subprocess_one_line_error_no_traceback(tmp_path):
 def test_grids_and_version():
     assert "phdos66" in RUNNER.invoke(app, ["grids"]).output
     assert RUNNER.invoke(app, ["--version"]).output.startswith("crystaldos ")
+
+
+def test_train_command_writes_a_model(toy_dataset_file, tmp_path) -> None:
+    out = tmp_path / "m"
+    result = RUNNER.invoke(app, ["train", "--dataset", str(toy_dataset_file), "--preset",
+                                      "tiny", "--epochs", "1", "--output", str(out), "-q",
+                                      "--accelerator", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "val composition_knn" in result.output
+    assert (out / "weights.pt").exists() and (out / "card.json").exists()
+
+
+@pytest.mark.slow
+def test_train_runs_data_parallel_on_two_cpu_processes(toy_dataset_file, tmp_path) -> None:
+    """Lightning's DDP launcher re-runs the command in two processes; no code change needed."""
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "crystaldos.cli", "train", "--dataset", str(toy_dataset_file),
+           "--preset", "tiny", "--epochs", "2", "--output", str(out), "-q", "--accelerator",
+           "cpu", "--devices", "2", "--strategy", "ddp"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "card.json").read_text())["training"]["epochs_run"] == 2

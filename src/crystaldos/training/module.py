@@ -39,7 +39,7 @@ class SpectrumModule(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         loss = self.loss_fn(self.model(batch), batch.y)
         self.log("train_loss", loss, batch_size=batch.num_graphs, on_epoch=True, on_step=False,
-                 prog_bar=True)
+                 prog_bar=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

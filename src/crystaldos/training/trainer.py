@@ -177,7 +177,8 @@ def train(config: TrainConfig) -> Path:
         strategy=config.strategy, precision=config.precision,
         callbacks=[checkpoint, EarlyStopping(config.monitor, patience=config.patience)],
         logger=CSVLogger(out, name="logs", version=""), enable_progress_bar=config.progress,
-        enable_model_summary=False, log_every_n_steps=10, default_root_dir=out)
+        enable_model_summary=False,
+        log_every_n_steps=max(1, min(10, len(train_loader))), default_root_dir=out)
     trainer.fit(module, train_loader, val_loader, ckpt_path=config.resume)
     if not trainer.is_global_zero:
         return out

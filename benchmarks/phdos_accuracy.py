@@ -1,0 +1,104 @@
+"""Accuracy of a trained phonon-DOS model beside the two baselines, on the same spectra.
+
+For the JARVIS leaderboard benchmark (``--dataset jarvis-phonon``) or the Materials Project phonon
+set (``--dataset mp-phonon``): evaluates the model on the validation materials that have
+structures, prints per-spectrum MAE (the leaderboard's multi-MAE), R2, MSE and Wasserstein
+distance for the model, the mean training spectrum and the composition-only nearest-neighbour
+regressor (k chosen on the same validation spectra, which can only flatter the baseline), lists
+the worst materials, and writes leaderboard-format CSV (``id,target,prediction``, values joined
+by ``;``): validation with targets, test with an empty target column (the test spectra are held
+back for independent scoring).
+
+Train first with ``crystaldos train --config configs/jarvis-phdos.yaml`` (or mp-phdos), then:
+
+    python benchmarks/phdos_accuracy.py --dataset jarvis-phonon --model runs/jarvis-phdos
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
+from crystaldos.evaluation.baselines import CompositionKNNBaseline, MeanSpectrumBaseline
+from crystaldos.evaluation.metrics import mae_per_spectrum, spectrum_metrics
+from crystaldos.graphs.crystal_graph import build_graph
+from crystaldos.prediction.engine import predict_graphs
+from crystaldos.pretrained import load_pretrained
+
+
+def write_leaderboard_csv(path: Path, ids: list[str], pred: np.ndarray,
+                          true: np.ndarray | None) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "target", "prediction"])
+        for k, ident in enumerate(ids):
+            target = "" if true is None else ";".join(f"{v:.6g}" for v in true[k])
+            w.writerow([ident, target, ";".join(f"{v:.6g}" for v in pred[k])])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["jarvis-phonon", "mp-phonon"], required=True)
+    parser.add_argument("--model", required=True, help="model directory or bundled name")
+    parser.add_argument("--output", default=None, help="folder for CSV/JSON (default: "
+                        "benchmarks/results_<model name>)")
+    args = parser.parse_args()
+
+    bundle = load_pretrained(args.model)
+    dataset = (load_jarvis_phonon_benchmark() if args.dataset == "jarvis-phonon"
+               else load_mp_phonon()).with_structures()
+    train = dataset.split("train").with_spectra()
+    val = dataset.split("val").with_spectra()
+    test = dataset.split("test")
+    settings = bundle.graph_settings
+
+    def predict(part):
+        graphs = [build_graph(r.crystal, settings) for r in part]
+        return predict_graphs(bundle.model, graphs)
+
+    grid = bundle.grid
+    true = val.spectra()
+    pred = predict(val)
+    mean = MeanSpectrumBaseline().fit(train.spectra()).predict(len(val))
+    knn = CompositionKNNBaseline().fit([r.crystal for r in train], train.spectra())
+    k = knn.select_k([r.crystal for r in val], true)
+    knn_pred = knn.predict([r.crystal for r in val])
+
+    rows = {"model": spectrum_metrics(pred, true, grid),
+            "mean training spectrum": spectrum_metrics(mean, true, grid),
+            f"composition kNN (k={k})": spectrum_metrics(knn_pred, true, grid)}
+    print(f"{bundle.name} on {dataset.name} validation: {len(val)} spectra with structures, "
+          f"{len(train)} training materials")
+    print(f"{'predictor':26s} {'multi-MAE':>10s} {'R2':>7s} {'MSE':>9s} {'W1 (cm^-1)':>11s}")
+    for name, m in rows.items():
+        print(f"{name:26s} {m['mae']:10.4f} {m['r2_mean']:7.3f} {m['mse']:9.5f} "
+              f"{m['wasserstein']:11.2f}")
+
+    per = mae_per_spectrum(pred, true)
+    per_knn = mae_per_spectrum(knn_pred, true)
+    print(f"model better than composition kNN on {np.mean(per < per_knn):.0%} of materials; "
+          f"median per-material MAE {np.median(per):.4f}")
+    order = np.argsort(per)[::-1][:8]
+    print("worst materials:", ", ".join(
+        f"{val.records[i].id} {val.records[i].crystal.formula} {per[i]:.3f}" for i in order))
+
+    out = Path(args.output or Path(__file__).parent / f"results_{bundle.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_leaderboard_csv(out / "val_predictions.csv", val.ids, pred, true)
+    test_pred = predict(test) if len(test) else np.zeros((0, grid.count))
+    write_leaderboard_csv(out / "test_predictions.csv", test.ids, test_pred, None)
+    (out / "metrics.json").write_text(json.dumps({
+        "model": bundle.name, "dataset": dataset.name, "split": "val", "n_val": len(val),
+        "n_train": len(train), "metrics": rows,
+        "share_better_than_composition_knn": float(np.mean(per < per_knn))}, indent=1) + "\n")
+    print(f"wrote {out}/val_predictions.csv, test_predictions.csv ({len(test)} ids), "
+          "metrics.json")
+
+
+if __name__ == "__main__":
+    main()
