@@ -26,9 +26,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         "training": {"loss": "mse", "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5},
         "grid": "edos300", "normalization": "valence",
     },
-    # Our default: angles only within the first neighbour shells, a narrow line graph and
-    # LayerNorm; see benchmarks/alignn_throughput.py for its speed against the paper size.
+    # Our default: angles only between bonds to the 6 nearest shells, a 32-wide line graph,
+    # 2 ALIGNN + 1 gated-GCN layers and LayerNorm; see benchmarks/model_throughput.py for its
+    # speed against alignn at paper size.
     "fast": {
+        "graph": {"neighbors": 12, "cutoff": 8.0, "atom_features": "cgcnn",
+                  "three_body_neighbors": 6},
+        "model": {"hidden": 128, "embedding": 64, "alignn_layers": 2, "gcn_layers": 1,
+                  "line_graph_dim": 32, "norm": "layer", "output_activation": "softplus"},
+        "training": {"loss": "mae", "lr": 1e-3, "batch_size": 32, "weight_decay": 1e-4},
+    },
+    # the first bundled models' size: 3 + 3 layers and a hidden head layer (about 2x slower)
+    "fast-wide": {
         "graph": {"neighbors": 12, "cutoff": 8.0, "atom_features": "cgcnn",
                   "three_body_neighbors": 6},
         "model": {"hidden": 128, "embedding": 64, "alignn_layers": 3, "gcn_layers": 3,

@@ -29,14 +29,14 @@ class SpectrumWriter(Protocol):
     def close(self) -> None: ...
 
 
-def _grid_header(grid: Grid, normalization: str) -> dict[str, Any]:
+def _grid_header(grid: Grid) -> dict[str, Any]:
     return {"start": grid.start, "step": grid.step, "count": grid.count, "unit": grid.unit}
 
 
 class JsonlWriter:
     def __init__(self, path: Path, grid: Grid, normalization: str) -> None:
         self.fh = path.open("w")
-        self.grid = _grid_header(grid, normalization)
+        self.grid = _grid_header(grid)
         self.normalization = normalization
 
     def write(self, ident: str, dos: np.ndarray) -> None:
@@ -52,7 +52,7 @@ class JsonlWriter:
 class CsvWriter:
     def __init__(self, path: Path, grid: Grid, normalization: str) -> None:
         self.fh = path.open("w", newline="")
-        for key, value in {**_grid_header(grid, normalization),
+        for key, value in {**_grid_header(grid),
                            "normalization": normalization}.items():
             self.fh.write(f"# {key}: {value}\n")
         self.writer = csv.writer(self.fh)
@@ -70,7 +70,7 @@ class ParquetWriter:
     """Buffers rows and writes a row group every ``chunk`` rows, so memory stays bounded."""
 
     def __init__(self, path: Path, grid: Grid, normalization: str, chunk: int = 1024) -> None:
-        meta = {"crystaldos.grid": json.dumps(_grid_header(grid, normalization)),
+        meta = {"crystaldos.grid": json.dumps(_grid_header(grid)),
                 "crystaldos.normalization": normalization}
         self.schema = pa.schema([("id", pa.string()), ("dos", pa.list_(pa.float32()))],
                                 metadata=meta)

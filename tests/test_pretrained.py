@@ -1,0 +1,54 @@
+"""The bundled models: present, small, loadable offline, and usable from the command line."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crystaldos.cli import app
+from crystaldos.pretrained import PRETRAINED_DIR, bundled_models, load_pretrained, resolve_model
+from tests.conftest import rocksalt
+
+runner = CliRunner()
+BUNDLED = {"jarvis-phdos": 66, "mp-phdos": 51}
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_model_is_small_and_carries_its_card(name: str) -> None:
+    directory = resolve_model(name)
+    assert directory.parent == PRETRAINED_DIR
+    assert (directory / "weights.pt").stat().st_size < 25 * 2**20
+    card = json.loads((directory / "card.json").read_text())
+    assert card["grid"]["count"] == BUNDLED[name] and card["normalization"] == "max"
+    assert card["training"]["command"].startswith("crystaldos train")
+    val = card["validation"]
+    assert val["model"]["mae"] < val["composition_knn"]["mae"] < val["mean_spectrum"]["mae"]
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_predict_with_bundled_model_from_a_cif(name: str, tmp_path: Path) -> None:
+    cif = tmp_path / "NaCl.cif"
+    rocksalt().to_ase().write(cif)
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["predict", "--model", name, str(cif), "--output", str(out),
+                                 "-q"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads(out.read_text())
+    assert rec["id"] == "NaCl" and len(rec["dos"]) == BUNDLED[name]
+    assert rec["grid"]["count"] == BUNDLED[name] and rec["grid"]["unit"] == "cm^-1"
+    assert max(rec["dos"]) > 0
+
+
+def test_models_command_lists_both() -> None:
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    for name, count in BUNDLED.items():
+        assert name in result.output
+        assert f"grid {count} points" in result.output
+
+
+def test_aliases_resolve_to_the_same_model() -> None:
+    models = bundled_models()
+    assert models["jarvis-phdos-fast"] == models["jarvis-phdos"]
+    assert load_pretrained("mp-phdos").grid.count == 51
