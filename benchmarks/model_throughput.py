@@ -14,7 +14,7 @@ data) in the same batches, on the same machine, in one run:
 A training step is forward + MSE loss + backward + AdamW step. Graph construction is excluded
 (it is measured in ``graph_construction_speed.py``). Run with the benchmark environment:
 
-    .venv-bench/bin/python benchmarks/model_throughput.py --structures 64 --alignn-batches 3
+    .venv-bench/bin/python benchmarks/model_throughput.py --batches 6 --repeats 5
 """
 
 from __future__ import annotations
@@ -36,18 +36,20 @@ from crystaldos.models.alignn import ALIGNNDOS
 from crystaldos.models.presets import get_preset
 
 
-def time_steps(step, batches, warmup: int = 1) -> tuple[float, int]:
-    """Seconds and structures for ``step`` over ``batches`` after ``warmup`` untimed calls."""
-    for b in batches[:warmup]:
-        step(b)
+def time_steps(step, batches, repeats: int = 1) -> tuple[float, int]:
+    """Seconds and structures for ``step`` over ``batches[1:]`` (``repeats`` passes) after one
+    untimed warm-up call on ``batches[0]``."""
+    step(batches[0])
     t0 = time.perf_counter()
     n = 0
-    for b in batches:
-        n += step(b)
+    for _ in range(repeats):
+        for b in batches[1:]:
+            n += step(b)
     return time.perf_counter() - t0, n
 
 
-def ours(crystals, batch_size: int, preset_name: str = "fast") -> dict[str, float]:
+def ours(crystals, batch_size: int, preset_name: str = "fast",
+         repeats: int = 5) -> dict[str, float]:
     preset = get_preset(preset_name)
     settings = GraphSettings.from_dict(preset["graph"])
     graphs = [build_graph(c, settings) for c in crystals]
@@ -73,20 +75,19 @@ def ours(crystals, batch_size: int, preset_name: str = "fast") -> dict[str, floa
         model(b)
         return b.num_graphs
 
-    t_train, n = time_steps(train_step, batches)
-    t_inf, _ = time_steps(infer_step, batches)
+    t_train, n = time_steps(train_step, batches, repeats)
+    t_inf, _ = time_steps(infer_step, batches, repeats)
     return {"train_structures_per_s": n / t_train, "infer_structures_per_s": n / t_inf,
             "parameters": sum(p.numel() for p in model.parameters()),
             "triplets_per_structure": float(np.mean([g.num_triplets for g in graphs])),
             "bonds_per_structure": float(np.mean([g.num_bonds for g in graphs]))}
 
 
-def alignn_paper(crystals, batch_size: int, n_batches: int) -> dict[str, float]:
+def alignn_paper(crystals, batch_size: int) -> dict[str, float]:
     from alignn.models.alignn_atomwise_pure import ALIGNNAtomWisePure, ALIGNNAtomWisePureConfig
     from alignn.torch_graph_builder import batch_torch_graph_pairs, build_pure_torch_graph
     from jarvis.core.atoms import Atoms
 
-    crystals = crystals[:batch_size * (n_batches + 1)]  # one warm-up batch
     pairs = []
     for c in crystals:
         atoms = Atoms(lattice_mat=c.lattice, coords=c.positions, elements=list(c.species),
@@ -126,8 +127,8 @@ def alignn_paper(crystals, batch_size: int, n_batches: int) -> dict[str, float]:
         model((g, lg, lattice))
         return n
 
-    t_train, n = time_steps(train_step, batches[1:], warmup=0)
-    t_inf, _ = time_steps(infer_step, batches[1:], warmup=0)
+    t_train, n = time_steps(train_step, batches)
+    t_inf, _ = time_steps(infer_step, batches)
     triplets = float(np.mean([p[1].num_edges for p in pairs]))
     return {"train_structures_per_s": n / t_train, "infer_structures_per_s": n / t_inf,
             "train_seconds_per_step": t_train * batch_size / n,
@@ -138,9 +139,11 @@ def alignn_paper(crystals, batch_size: int, n_batches: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--structures", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--alignn-batches", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=6,
+                        help="timed batches (plus one warm-up batch), the same for both models")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="passes of our models over the timed batches (alignn: one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", default=str(Path(__file__).with_name(
         "results_model_throughput.json")))
@@ -148,13 +151,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     ds = load_jarvis_phonon_benchmark().split("train").with_structures()
-    crystals = [r.crystal for r in ds.records[:args.structures]]
-    print(f"{len(crystals)} JARVIS training structures, "
+    crystals = [r.crystal for r in ds.records[:args.batch_size * (args.batches + 1)]]
+    print(f"{len(crystals)} JARVIS training structures (first batch untimed warm-up), "
           f"{np.mean([c.n_atoms for c in crystals]):.1f} atoms on average; batch "
           f"{args.batch_size}; {torch.get_num_threads()} threads")
-    res_ours = ours(crystals, args.batch_size)
-    res_wide = ours(crystals, args.batch_size, "fast-wide")
-    res_alignn = alignn_paper(crystals, args.batch_size, args.alignn_batches)
+    res_ours = ours(crystals, args.batch_size, "fast", args.repeats)
+    res_wide = ours(crystals, args.batch_size, "fast-wide", args.repeats)
+    res_alignn = alignn_paper(crystals, args.batch_size)
     header = f"{'model':44s} {'train struct/s':>15s} {'infer struct/s':>15s} {'params':>10s} " \
              f"{'triplets/struct':>16s}"
     print(header)
@@ -174,7 +177,7 @@ def main() -> None:
     result = {"ours": res_ours, "ours_fast_wide": res_wide, "alignn_paper": res_alignn,
               "train_speedup": speed_train, "train_speedup_fast_wide": wide_train,
               "inference_speedup": speed_inf, "structures": len(crystals),
-              "batch_size": args.batch_size, "threads": torch.get_num_threads(),
+              "batch_size": args.batch_size, "timed_batches": args.batches, "threads": torch.get_num_threads(),
               "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.output}")
