@@ -50,5 +50,5 @@ def test_models_command_lists_both() -> None:
 
 def test_aliases_resolve_to_the_same_model() -> None:
     models = bundled_models()
-    assert models["jarvis-phdos-fast"] == models["jarvis-phdos"]
+    assert models["jarvis-phdos-v1"] == models["jarvis-phdos"]
     assert load_pretrained("mp-phdos").grid.count == 51
