@@ -177,7 +177,8 @@ def main() -> None:
     result = {"ours": res_ours, "ours_fast_wide": res_wide, "alignn_paper": res_alignn,
               "train_speedup": speed_train, "train_speedup_fast_wide": wide_train,
               "inference_speedup": speed_inf, "structures": len(crystals),
-              "batch_size": args.batch_size, "timed_batches": args.batches, "threads": torch.get_num_threads(),
+              "batch_size": args.batch_size, "timed_batches": args.batches,
+              "threads": torch.get_num_threads(),
               "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.output}")

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
-from crystaldos.evaluation.baselines import CompositionKNNBaseline, MeanSpectrumBaseline
-from crystaldos.evaluation.metrics import mae_per_spectrum, spectrum_metrics
+from crystaldos.evaluation.baselines import compare_with_baselines
+from crystaldos.evaluation.metrics import mae_per_spectrum
 from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.prediction.engine import predict_graphs
 from crystaldos.pretrained import load_pretrained
@@ -64,14 +64,13 @@ def main() -> None:
     grid = bundle.grid
     true = val.spectra()
     pred = predict(val)
-    mean = MeanSpectrumBaseline().fit(train.spectra()).predict(len(val))
-    knn = CompositionKNNBaseline().fit([r.crystal for r in train], train.spectra())
-    k = knn.select_k([r.crystal for r in val], true)
-    knn_pred = knn.predict([r.crystal for r in val])
-
-    rows = {"model": spectrum_metrics(pred, true, grid),
-            "mean training spectrum": spectrum_metrics(mean, true, grid),
-            f"composition kNN (k={k})": spectrum_metrics(knn_pred, true, grid)}
+    metrics, preds = compare_with_baselines(pred, true, grid, [r.crystal for r in train],
+                                            train.spectra(), [r.crystal for r in val])
+    k = metrics["composition_knn"]["k"]
+    knn_pred = preds["composition_knn"]
+    rows = {"model": metrics["model"],
+            "mean training spectrum": metrics["mean_spectrum"],
+            f"composition kNN (k={k})": metrics["composition_knn"]}
     print(f"{bundle.name} on {dataset.name} validation: {len(val)} spectra with structures, "
           f"{len(train)} training materials")
     print(f"{'predictor':26s} {'multi-MAE':>10s} {'R2':>7s} {'MSE':>9s} {'W1 (cm^-1)':>11s}")

@@ -156,11 +156,10 @@ def train(
     cfg.progress = not quiet
     cfg.command = "crystaldos " + " ".join(sys.argv[1:]) if sys.argv[1:] else None
     out = run(cfg)
-    card = (out / "card.json")
-    if card.exists():
-        import json
+    if (out / "card.json").exists():  # absent on the non-zero ranks of a DDP run
+        from crystaldos.models.saving import read_card
 
-        val = json.loads(card.read_text())["validation"]
+        val = read_card(out)["validation"]
         typer.echo(f"model written to {out}")
         for name in ("model", "mean_spectrum", "composition_knn"):
             m = val[name]

@@ -65,3 +65,25 @@ def test_bad_configs_are_named(tmp_path: Path) -> None:
         TrainConfig.from_yaml(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="not a known data set"):
         train(TrainConfig(dataset=str(tmp_path / "nothing.txt"), output=str(tmp_path / "o")))
+
+
+def test_requested_normalization_converts_the_file_values(toy_dataset_file: Path) -> None:
+    from crystaldos.datasets.jsonl import load_jsonl
+    from crystaldos.training.trainer import _targets, load_training_dataset
+
+    dataset = load_training_dataset(TrainConfig(dataset=str(toy_dataset_file),
+                                                normalization="area"))
+    assert dataset.normalization == "max"  # what the file declares, not what training wants
+    targets = _targets(dataset, "area")
+    step = dataset.grid.step
+    assert all(abs(v.sum() * step - 1) < 1e-4 for v in targets.values())
+    assert load_jsonl(toy_dataset_file).normalization == "max"
+
+
+def test_paper_preset_sets_its_target_normalization() -> None:
+    from crystaldos.models.presets import get_preset
+
+    assert get_preset("alignn-edos-paper")["normalization"] == "valence"
+    wide = get_preset("fast-wide")["model"]
+    assert (wide["alignn_layers"], wide["gcn_layers"], wide["head_hidden"]) == (3, 3, [128])
+    assert get_preset("fast")["model"]["alignn_layers"] == 2

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from crystaldos.elements import max_atomic_number
+from crystaldos.evaluation.metrics import spectrum_metrics
+from crystaldos.spectra.grid import Grid
 
 
 class MeanSpectrumBaseline:
@@ -85,3 +87,23 @@ class CompositionKNNBaseline:
                   for k in candidates}
         self.k = min(scores, key=scores.__getitem__)
         return self.k
+
+
+def compare_with_baselines(pred: np.ndarray, true: np.ndarray, grid: Grid,
+                           train_crystals: list[Any], train_spectra: np.ndarray,
+                           eval_crystals: list[Any],
+                           ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metrics of ``pred`` beside both baselines fitted on the training materials.
+
+    Returns ``({"model", "mean_spectrum", "composition_knn"} -> spectrum metrics, with the kNN's
+    ``k``; the same keys -> (n, count) predictions)``. The kNN's k is chosen on these same
+    spectra, which can only flatter the baseline, never the model.
+    """
+    mean = MeanSpectrumBaseline().fit(train_spectra).predict(len(true))
+    knn = CompositionKNNBaseline().fit(train_crystals, train_spectra)
+    k = knn.select_k(eval_crystals, true)
+    knn_pred = knn.predict(eval_crystals)
+    metrics = {"model": spectrum_metrics(pred, true, grid),
+               "mean_spectrum": spectrum_metrics(mean, true, grid),
+               "composition_knn": {**spectrum_metrics(knn_pred, true, grid), "k": k}}
+    return metrics, {"model": pred, "mean_spectrum": mean, "composition_knn": knn_pred}

@@ -26,11 +26,9 @@ from crystaldos.datasets.jsonl import load_jsonl
 from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
 from crystaldos.datasets.splits import random_split, save_splits
 from crystaldos.elements import valence_electrons
-from crystaldos.evaluation.baselines import CompositionKNNBaseline, MeanSpectrumBaseline
-from crystaldos.evaluation.metrics import spectrum_metrics
+from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.graphs.atom_features import atom_feature_table
 from crystaldos.graphs.crystal_graph import GraphSettings
-from crystaldos.models.autoencoder import AELatentALIGNN
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
@@ -51,11 +49,13 @@ def load_training_dataset(config: TrainConfig) -> DOSDataset:
         return load_jarvis_phonon_benchmark(config.data_root, structures=config.structures)
     if config.dataset == "mp-phonon":
         return load_mp_phonon(config.data_root)
+    # the files declare their own normalization; config.normalization is the training target,
+    # which _targets converts to
     path = Path(config.dataset)
     if path.is_dir():
-        return load_id_prop_folder(path, grid, config.normalization)
+        return load_id_prop_folder(path, grid)
     if path.suffix in (".jsonl", ".gz"):
-        return load_jsonl(path, grid, config.normalization)
+        return load_jsonl(path, grid)
     raise ConfigError(f"{config.dataset}: not a known data set (jarvis-phonon, mp-phonon), "
                       "an id_prop.csv folder or a .jsonl file")
 
@@ -122,7 +122,8 @@ def train(config: TrainConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
 
     dataset = load_training_dataset(config)
-    normalization = config.normalization or dataset.normalization
+    normalization = (config.normalization or get_preset(config.preset).get("normalization")
+                     or dataset.normalization)
     grid = dataset.grid
     splits = _split_ids(dataset, config)
     targets = _targets(dataset, normalization)
@@ -140,10 +141,11 @@ def train(config: TrainConfig) -> Path:
         log.warning("%d structures could not be used; see %s", len(failures),
                     out / "failures.jsonl")
 
-    model_class = "ALIGNNDOS"
-    init_args: dict[str, Any] = model_args
     ae_report: dict[str, Any] | None = None
-    if config.autoencoder is not None:
+    if config.autoencoder is None:
+        model_class, init_args = "ALIGNNDOS", model_args
+        model = build_model(model_class, init_args)
+    else:
         ae_cfg = config.autoencoder
         pool = set(splits["train"])
         if ae_cfg.use_unstructured_spectra:
@@ -156,10 +158,8 @@ def train(config: TrainConfig) -> Path:
         init_args = {"gnn": model_args,
                      "autoencoder": {"n_points": grid.count, "latent": ae_cfg.latent,
                                      "hidden": list(ae_cfg.hidden)}}
-    model = build_model(model_class, init_args)
-    if isinstance(model, AELatentALIGNN):
-        model.autoencoder.load_state_dict(ae.state_dict())
-        model.freeze_decoder()
+        model = build_model(model_class, init_args)
+        model.autoencoder.load_state_dict(ae.state_dict())  # stays frozen
 
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
@@ -221,14 +221,6 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
     train_ids = [g.id for g in graphs["train"]]
     train_y = np.stack([targets[i] for i in train_ids])
     crystals = {r.id: r.crystal for r in dataset.select(train_ids + ids).records}
-    mean = MeanSpectrumBaseline().fit(train_y).predict(len(ids))
-    knn = CompositionKNNBaseline().fit([crystals[i] for i in train_ids], train_y)
-    # k is tuned on this same split, which flatters the baseline, never the model
-    k = knn.select_k([crystals[i] for i in ids], true)
-    knn_pred = knn.predict([crystals[i] for i in ids])
-    return {
-        "split": part,
-        "model": spectrum_metrics(pred, true, grid),
-        "mean_spectrum": spectrum_metrics(mean, true, grid),
-        "composition_knn": {**spectrum_metrics(knn_pred, true, grid), "k": k},
-    }
+    metrics, _ = compare_with_baselines(pred, true, grid, [crystals[i] for i in train_ids],
+                                        train_y, [crystals[i] for i in ids])
+    return {"split": part, **metrics}
