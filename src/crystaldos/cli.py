@@ -184,12 +184,13 @@ def predict(
     from tqdm import tqdm
 
     from crystaldos.prediction.engine import predict_structures
-    from crystaldos.prediction.rescale import rescale_prediction
+    from crystaldos.prediction.rescale import check_rescalable, rescale_prediction
     from crystaldos.prediction.writers import open_writer
     from crystaldos.pretrained import load_pretrained
 
     bundle = load_pretrained(model, device=device)
     target_norm = normalization or bundle.normalization
+    check_rescalable(bundle.normalization, target_norm)  # before the output file is touched
     writer = open_writer(output, bundle.grid, target_norm)
     failures = []
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)

@@ -94,3 +94,15 @@ def test_rescale_refuses_absolute_scales() -> None:
         rescale_prediction(np.ones(51), PHDOS_51, "max", "valence")
     np.testing.assert_allclose(rescale_prediction(np.arange(51.0), PHDOS_51, "max", "max"),
                                np.arange(51.0))
+
+
+def test_bad_normalization_leaves_an_existing_output_untouched(tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    inputs = mixed_inputs(tmp_path / "in")[:1]
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier results\n")
+    result = runner.invoke(app, ["predict", "-m", str(tiny_model_dir), *inputs, "-o", str(out),
+                                 "-q", "--normalization", "valence"])
+    assert result.exit_code != 0
+    assert "cannot convert predictions from 'max' to 'valence'" in str(result.exception)
+    assert out.read_text() == "earlier results\n"

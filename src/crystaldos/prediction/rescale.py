@@ -11,17 +11,22 @@ from crystaldos.spectra.normalize import normalize
 RESCALABLE = ("max", "sum", "area")
 
 
+def check_rescalable(source: str, target: str) -> None:
+    """Raise if predictions in ``source`` normalization cannot be given in ``target``."""
+    if target != source and target not in RESCALABLE:
+        raise CrystalDosError(f"cannot convert predictions from {source!r} to {target!r} "
+                              f"normalization; choose one of {RESCALABLE} or the model's own")
+
+
 def rescale_prediction(dos: np.ndarray, grid: Grid, source: str, target: str) -> np.ndarray:
     """``dos`` (count,) from normalization ``source`` to ``target``.
 
     Only the shape-defined normalizations can be converted into each other; an absolute scale
     (valence, modes3n, none) cannot be recovered from a shape, so asking for it is an error.
     """
+    check_rescalable(source, target)
     if target == source:
         return np.asarray(dos)
-    if target not in RESCALABLE:
-        raise CrystalDosError(f"cannot convert predictions from {source!r} to {target!r} "
-                              f"normalization; choose one of {RESCALABLE} or the model's own")
     clipped = np.clip(np.asarray(dos, dtype=np.float64), 0.0, None)
     if not clipped.any():
         return clipped
