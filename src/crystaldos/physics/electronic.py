@@ -1,0 +1,102 @@
+"""Band gap, DOS at the Fermi level, metal / semiconductor / insulator, Sommerfeld coefficient.
+
+Band edges are found on the grid: a point is *empty* when its DOS is below
+``rel_tol * max(DOS)``. The gap is the run of empty points at (or within ``edge_window`` eV of) the
+Fermi level; each edge is placed half a step outside the last occupied point, so the gap is the
+number of empty points times the step, within one grid step of the true gap of a sharp-edged DOS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crystaldos.errors import CrystalDosError
+from crystaldos.physics.cell import checked_spectrum
+from crystaldos.physics.constants import EV, K_B, N_A
+from crystaldos.spectra.grid import ELECTRONIC, Grid
+
+#: share of the spectrum's maximum below which a grid point counts as empty.
+DEFAULT_GAP_TOLERANCE = 0.01
+#: how far (eV) from the Fermi level the gap may start, for spectra aligned to a band edge.
+DEFAULT_EDGE_WINDOW = 0.1
+#: gaps (eV) at or above this are called insulators, below it semiconductors.
+DEFAULT_INSULATOR_GAP = 3.0
+
+METAL = "metal"
+SEMICONDUCTOR = "semiconductor"
+INSULATOR = "insulator"
+
+
+@dataclass(frozen=True)
+class BandGap:
+    """gap (eV; 0 for a metal), valence and conduction band edges (eV; NaN for a metal), and
+    ``open_ended`` when the empty run reaches the end of the grid (the gap is a lower bound)."""
+
+    gap: float
+    vbm: float
+    cbm: float
+    open_ended: bool = False
+
+    @property
+    def is_metal(self) -> bool:
+        return self.gap == 0.0
+
+
+def _check(grid: Grid, values: np.ndarray) -> np.ndarray:
+    return checked_spectrum(grid, values, ELECTRONIC)
+
+
+def band_gap(grid: Grid, values: np.ndarray, fermi_level: float = 0.0, *,
+             rel_tol: float = DEFAULT_GAP_TOLERANCE,
+             edge_window: float = DEFAULT_EDGE_WINDOW) -> BandGap:
+    """The gap around ``fermi_level`` (eV, on the grid's energy axis)."""
+    y = _check(grid, values)
+    energies = grid.points
+    if not grid.start <= fermi_level <= grid.stop:
+        raise CrystalDosError(f"Fermi level {fermi_level} eV lies outside the grid "
+                              f"{grid.start:g}..{grid.stop:g} eV")
+    peak = y.max()
+    if peak <= 0:
+        raise CrystalDosError("DOS has no positive values")
+    empty = y < rel_tol * peak
+    near = np.flatnonzero(empty & (np.abs(energies - fermi_level) <= edge_window + 1e-12))
+    if near.size == 0:
+        return BandGap(0.0, float("nan"), float("nan"))
+    seed = near[np.argmin(np.abs(energies[near] - fermi_level))]
+    lo = seed
+    while lo > 0 and empty[lo - 1]:
+        lo -= 1
+    hi = seed
+    while hi < grid.count - 1 and empty[hi + 1]:
+        hi += 1
+    vbm = energies[lo] - 0.5 * grid.step
+    cbm = energies[hi] + 0.5 * grid.step
+    return BandGap(float(cbm - vbm), float(vbm), float(cbm),
+                   open_ended=bool(lo == 0 or hi == grid.count - 1))
+
+
+def dos_at_energy(grid: Grid, values: np.ndarray, energy: float = 0.0) -> float:
+    """DOS at ``energy`` by linear interpolation between grid points (negative values -> 0)."""
+    y = np.clip(_check(grid, values), 0.0, None)
+    if not grid.start <= energy <= grid.stop:
+        raise CrystalDosError(f"energy {energy} eV lies outside the grid")
+    return float(np.interp(energy, grid.points, y))
+
+
+def classify(gap: float, insulator_gap: float = DEFAULT_INSULATOR_GAP) -> str:
+    """'metal' (gap 0), 'semiconductor' (0 < gap < insulator_gap) or 'insulator'."""
+    if gap <= 0:
+        return METAL
+    return INSULATOR if gap >= insulator_gap else SEMICONDUCTOR
+
+
+def sommerfeld_coefficient(dos_at_fermi_states_per_ev: float, formula_units: int = 1) -> float:
+    """Electronic heat-capacity coefficient gamma = (pi^2 / 3) k_B^2 g(E_F), in mJ/(mol K^2) per
+    mole of formula units, from g(E_F) in states/eV per cell (both spins)."""
+    if dos_at_fermi_states_per_ev < 0 or formula_units < 1:
+        raise CrystalDosError("g(E_F) must be >= 0 and formula_units >= 1")
+    per_joule = dos_at_fermi_states_per_ev / EV
+    gamma_cell = np.pi**2 / 3.0 * K_B**2 * per_joule  # J/K^2 per cell
+    return float(gamma_cell * N_A / formula_units * 1000.0)
