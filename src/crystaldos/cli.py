@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from crystaldos import __version__
+from crystaldos.errors import CrystalDosError
 
 app = typer.Typer(name="crystaldos", add_completion=False, no_args_is_help=True,
                   pretty_exceptions_enable=False,
@@ -167,6 +168,20 @@ def train(
                        f"MSE {m['mse']:.5f}  W1 {m['wasserstein']:.2f}")
 
 
+def _temperatures(text: str) -> list[float]:
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give temperatures in K separated by commas, "
+                                 "e.g. 100,300") from None
+    if not values or any(not (t >= 0) for t in values):
+        raise typer.BadParameter(f"{text!r}: temperatures must be >= 0 K")
+    return values
+
+
+Temperatures = Annotated[str, typer.Option(help="Temperatures in K, comma-separated.")]
+
+
 @app.command()
 def predict(
     inputs: Inputs,
@@ -177,21 +192,31 @@ def predict(
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     normalization: Annotated[str | None, typer.Option(
         help="Rescale outputs to max, sum or area (default: the model's own).")] = None,
+    properties: Annotated[bool, typer.Option(
+        "--properties", help="Add the properties derived from each DOS (see `crystaldos "
+        "properties`).")] = False,
+    temperatures: Temperatures = "300",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Predict the DOS of every structure; bad structures are named on stderr and skipped."""
     from tqdm import tqdm
 
+    from crystaldos.physics.cell import CellInfo
+    from crystaldos.physics.properties import columns_for, properties_for
     from crystaldos.prediction.engine import predict_structures
     from crystaldos.prediction.rescale import check_rescalable, rescale_prediction
-    from crystaldos.prediction.writers import open_writer
+    from crystaldos.prediction.writers import INFO_COLUMNS, open_writer
     from crystaldos.pretrained import load_pretrained
 
+    temps = _temperatures(temperatures)
     bundle = load_pretrained(model, device=device)
     target_norm = normalization or bundle.normalization
     check_rescalable(bundle.normalization, target_norm)  # before the output file is touched
-    writer = open_writer(output, bundle.grid, target_norm)
+    columns = dict(INFO_COLUMNS)
+    if properties:
+        columns.update(columns_for(bundle.grid.kind, temps))
+    writer = open_writer(output, bundle.grid, target_norm, columns)
     failures = []
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
 
@@ -204,7 +229,15 @@ def predict(
         for pred in predict_structures(bundle, inputs, batch_size=batch_size, device=device,
                                        on_failure=failed):
             dos = rescale_prediction(pred.dos, bundle.grid, bundle.normalization, target_norm)
-            writer.write(pred.id, dos)
+            values = {"cell_formula": pred.crystal.formula, "volume_A3": pred.crystal.volume}
+            if properties:
+                try:
+                    values.update(properties_for(bundle.grid.kind, bundle.grid, dos,
+                                                 target_norm, CellInfo.from_crystal(pred.crystal),
+                                                 temps))
+                except CrystalDosError as exc:  # the spectrum is written, the properties NaN
+                    bar.write(f"{pred.source}: no properties: {exc}", file=sys.stderr)
+            writer.write(pred.id, dos, values)
             done += 1
             bar.update(1)
     finally:
@@ -212,6 +245,63 @@ def predict(
         bar.close()
     typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
                f"{len(failures)} skipped")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command(name="properties")
+def properties_command(
+    source: Annotated[str, typer.Argument(help="Predictions (.jsonl/.csv/.parquet from "
+                                          "`crystaldos predict`) or a data set: jarvis-phonon, "
+                                          "mp-phonon, a .jsonl data set or an id_prop folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Table: .csv, .jsonl or "
+                                         ".parquet.")],
+    kind: Annotated[str, typer.Option(help="phonon or electronic.")] = "phonon",
+    temperatures: Temperatures = "300",
+    structures: Annotated[list[str] | None, typer.Option(
+        "--structures", "-s", help="Structure files/folders/globs matched by id (repeatable); "
+        "they give formula, atoms, volume and masses.")] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split of a data set.")] = None,
+    stability_threshold: Annotated[float, typer.Option(
+        help="Unstable above this share of modes at negative frequency.")] = 0.10,
+    gap_tolerance: Annotated[float, typer.Option(
+        help="Empty below this share of the spectrum's maximum (band gaps).")] = 0.01,
+    fermi_level: Annotated[float, typer.Option(help="Fermi level on the grid, eV.")] = 0.0,
+) -> None:
+    """Derive properties from each DOS: Cv, S, U, F, Debye temperature, isotope scattering and
+    stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic)."""
+    from crystaldos.physics.properties import columns_for
+    from crystaldos.property_table import TableWriter, iter_spectra, load_cells, property_rows
+
+    if kind not in ("phonon", "electronic"):
+        raise typer.BadParameter(f"--kind must be phonon or electronic, not {kind!r}")
+    temps = _temperatures(temperatures)
+    options: dict[str, float] = ({"stability_threshold": stability_threshold}
+                                 if kind == "phonon" else
+                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level})
+    cells = None
+    if structures:
+        cells = load_cells(structures, on_failure=lambda m: _err(f"skipped structure {m}"))
+    failures = []
+
+    def failed(failure: object) -> None:
+        failures.append(failure)
+        _err(f"skipped {failure}")
+
+    writer = TableWriter(output, columns_for(kind, temps))
+    done = without_cell = 0
+    try:
+        for row in property_rows(iter_spectra(source, split=split), kind, temps, cells=cells,
+                                 on_failure=failed, **options):
+            writer.write(row)
+            done += 1
+            without_cell += row.get("n_atoms") is None
+    finally:
+        writer.close()
+    typer.echo(f"{done} materials -> {output}; {len(failures)} skipped")
+    if without_cell:
+        _err(f"note: {without_cell} materials had no structure, so only their per-atom and "
+             "shape properties are filled")
     if failures:
         raise typer.Exit(1)
 

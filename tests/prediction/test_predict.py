@@ -76,8 +76,11 @@ def test_csv_output_and_renormalization(tiny_model_dir: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert "# normalization: area" in lines
-    row = next(line for line in lines if line.startswith("nacl,"))
-    values = np.array(row.split(",")[1:], dtype=float)
+    header = next(line for line in lines if line.startswith("id,")).split(",")
+    assert header[:3] == ["id", "cell_formula", "volume_A3"] and header[3] == "dos_0"
+    row = next(line for line in lines if line.startswith("nacl,")).split(",")
+    assert row[1] == "Na4Cl4" and float(row[2]) == pytest.approx(5.64**3, rel=1e-6)
+    values = np.array(row[3:], dtype=float)
     assert values.sum() * 20.0 == pytest.approx(1.0, rel=1e-5)
 
 

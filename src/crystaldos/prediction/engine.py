@@ -25,6 +25,7 @@ class Prediction:
     id: str
     source: str
     dos: np.ndarray
+    crystal: Crystal | None = None
 
 
 @torch.no_grad()
@@ -95,4 +96,4 @@ def predict_structures(bundle: ModelBundle,
     for crystals, graphs in _batches(stream, bundle.graph_settings, batch_size, fail):
         values = predict_graphs(model, graphs, batch_size=batch_size, device=device)
         for crystal, dos in zip(crystals, values, strict=True):
-            yield Prediction(crystal.id, crystal.source, dos)
+            yield Prediction(crystal.id, crystal.source, dos, crystal)

@@ -1,16 +1,23 @@
 """Writers of predicted spectra: JSON lines, CSV or Parquet, chosen by the file extension.
 
-Every format carries the grid and normalization. JSONL: one line per structure,
-``{"id", "grid": {"start", "step", "count", "unit"}, "normalization", "dos": [...]}``. CSV: columns
-``id`` and one per grid point named by its position (for example ``dos_-300``), with the grid and
-normalization in ``# key: value`` header lines. Parquet: columns ``id`` and ``dos`` (list of
-float32), with the grid and normalization in the schema metadata.
+Every format carries the grid and normalization, and per structure its id, optional typed
+columns (by default :data:`INFO_COLUMNS`: the cell formula and volume, enough to derive
+properties later) and the DOS values.
+
+* JSONL: one line per structure, ``{"id", <columns>, "grid": {"start", "step", "count",
+  "unit"}, "normalization", "dos": [...]}``; NaN is written as null.
+* CSV: columns ``id``, the extra columns, then one per grid point named by its position (for
+  example ``dos_-300``), with the grid and normalization in ``# key: value`` header lines.
+* Parquet: columns ``id``, the extra columns and ``dos`` (list of float32), with the grid and
+  normalization in the schema metadata.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,87 +29,128 @@ from crystaldos.errors import CrystalDosError
 from crystaldos.spectra.grid import Grid
 
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
+#: columns written with every prediction: the formula of the whole cell and its volume in Å^3.
+INFO_COLUMNS: dict[str, str] = {"cell_formula": "str", "volume_A3": "float"}
+ARROW_TYPES = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
 
 
 class SpectrumWriter(Protocol):
-    def write(self, ident: str, dos: np.ndarray) -> None: ...
+    def write(self, ident: str, dos: np.ndarray,
+              values: Mapping[str, Any] | None = None) -> None: ...
     def close(self) -> None: ...
 
 
-def _grid_header(grid: Grid) -> dict[str, Any]:
+def grid_header(grid: Grid) -> dict[str, Any]:
     return {"start": grid.start, "step": grid.step, "count": grid.count, "unit": grid.unit}
 
 
-class JsonlWriter:
-    def __init__(self, path: Path, grid: Grid, normalization: str) -> None:
-        self.fh = path.open("w")
-        self.grid = _grid_header(grid)
-        self.normalization = normalization
+def plain_value(value: Any) -> Any:
+    """JSON/CSV-ready scalar: numpy scalars to Python, NaN to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
-    def write(self, ident: str, dos: np.ndarray) -> None:
-        values = [round(float(v), 7) for v in dos]
-        self.fh.write(json.dumps({"id": ident, "grid": self.grid,
-                                  "normalization": self.normalization, "dos": values}) + "\n")
+
+class _Base:
+    def __init__(self, path: Path, grid: Grid, normalization: str,
+                 columns: Mapping[str, str]) -> None:
+        unknown = {t for t in columns.values() if t not in ARROW_TYPES}
+        if unknown:
+            raise CrystalDosError(f"unknown column types {sorted(unknown)}")
+        self.path, self.grid, self.normalization = path, grid, normalization
+        self.columns = dict(columns)
+
+    def _row(self, values: Mapping[str, Any] | None) -> list[Any]:
+        values = values or {}
+        return [plain_value(values.get(name)) for name in self.columns]
+
+
+class JsonlWriter(_Base):
+    def __init__(self, path: Path, grid: Grid, normalization: str,
+                 columns: Mapping[str, str]) -> None:
+        super().__init__(path, grid, normalization, columns)
+        self.fh = path.open("w")
+
+    def write(self, ident: str, dos: np.ndarray, values: Mapping[str, Any] | None = None) -> None:
+        record = {"id": ident, **dict(zip(self.columns, self._row(values), strict=True)),
+                  "grid": grid_header(self.grid), "normalization": self.normalization,
+                  "dos": [round(float(v), 7) for v in dos]}
+        self.fh.write(json.dumps(record) + "\n")
         self.fh.flush()
 
     def close(self) -> None:
         self.fh.close()
 
 
-class CsvWriter:
-    def __init__(self, path: Path, grid: Grid, normalization: str) -> None:
+class CsvWriter(_Base):
+    def __init__(self, path: Path, grid: Grid, normalization: str,
+                 columns: Mapping[str, str]) -> None:
+        super().__init__(path, grid, normalization, columns)
         self.fh = path.open("w", newline="")
-        for key, value in {**_grid_header(grid),
-                           "normalization": normalization}.items():
+        for key, value in {**grid_header(grid), "normalization": normalization}.items():
             self.fh.write(f"# {key}: {value}\n")
         self.writer = csv.writer(self.fh)
-        self.writer.writerow(["id", *(f"dos_{p:g}" for p in grid.points)])
+        self.writer.writerow(["id", *self.columns, *(f"dos_{p:g}" for p in grid.points)])
 
-    def write(self, ident: str, dos: np.ndarray) -> None:
-        self.writer.writerow([ident, *(f"{float(v):.7g}" for v in dos)])
+    def write(self, ident: str, dos: np.ndarray, values: Mapping[str, Any] | None = None) -> None:
+        cells = ["" if v is None else (f"{v:.10g}" if isinstance(v, float) else v)
+                 for v in self._row(values)]
+        self.writer.writerow([ident, *cells, *(f"{float(v):.7g}" for v in dos)])
         self.fh.flush()
 
     def close(self) -> None:
         self.fh.close()
 
 
-class ParquetWriter:
+class ParquetWriter(_Base):
     """Buffers rows and writes a row group every ``chunk`` rows, so memory stays bounded."""
 
-    def __init__(self, path: Path, grid: Grid, normalization: str, chunk: int = 1024) -> None:
-        meta = {"crystaldos.grid": json.dumps(_grid_header(grid)),
+    def __init__(self, path: Path, grid: Grid, normalization: str, columns: Mapping[str, str],
+                 chunk: int = 1024) -> None:
+        super().__init__(path, grid, normalization, columns)
+        meta = {"crystaldos.grid": json.dumps(grid_header(grid)),
                 "crystaldos.normalization": normalization}
-        self.schema = pa.schema([("id", pa.string()), ("dos", pa.list_(pa.float32()))],
-                                metadata=meta)
+        fields = [("id", pa.string()), *((n, ARROW_TYPES[t]) for n, t in self.columns.items()),
+                  ("dos", pa.list_(pa.float32()))]
+        self.schema = pa.schema(fields, metadata=meta)
         self.writer = pq.ParquetWriter(path, self.schema)
-        self.ids: list[str] = []
-        self.rows: list[np.ndarray] = []
+        self.rows: list[tuple[str, list[Any], np.ndarray]] = []
         self.chunk = chunk
 
-    def write(self, ident: str, dos: np.ndarray) -> None:
-        self.ids.append(ident)
-        self.rows.append(np.asarray(dos, dtype=np.float32))
-        if len(self.ids) >= self.chunk:
+    def write(self, ident: str, dos: np.ndarray, values: Mapping[str, Any] | None = None) -> None:
+        self.rows.append((ident, self._row(values), np.asarray(dos, dtype=np.float32)))
+        if len(self.rows) >= self.chunk:
             self._flush()
 
     def _flush(self) -> None:
-        if self.ids:
-            table = pa.table({"id": self.ids, "dos": [r.tolist() for r in self.rows]},
-                             schema=self.schema)
-            self.writer.write_table(table)
-            self.ids, self.rows = [], []
+        if not self.rows:
+            return
+        data: dict[str, list[Any]] = {"id": [r[0] for r in self.rows]}
+        for k, name in enumerate(self.columns):
+            data[name] = [r[1][k] for r in self.rows]
+        data["dos"] = [r[2].tolist() for r in self.rows]
+        self.writer.write_table(pa.table(data, schema=self.schema))
+        self.rows = []
 
     def close(self) -> None:
         self._flush()
         self.writer.close()
 
 
-def open_writer(path: str | Path, grid: Grid, normalization: str) -> SpectrumWriter:
-    """A writer for ``path`` by extension (.jsonl, .csv, .parquet); parent folders are created."""
+def open_writer(path: str | Path, grid: Grid, normalization: str,
+                columns: Mapping[str, str] | None = None) -> SpectrumWriter:
+    """A writer for ``path`` by extension (.jsonl, .csv, .parquet); parent folders are created.
+
+    ``columns`` maps extra column names to their types (str, float, int, bool); None means
+    :data:`INFO_COLUMNS`.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     writers = {".jsonl": JsonlWriter, ".csv": CsvWriter, ".parquet": ParquetWriter}
     if suffix not in writers:
         raise CrystalDosError(f"{path}: output must end in one of {', '.join(OUTPUT_FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return writers[suffix](path, grid, normalization)
+    return writers[suffix](path, grid, normalization, INFO_COLUMNS if columns is None
+                           else columns)
