@@ -115,8 +115,12 @@ def test_bad_rows_are_recorded_and_the_rest_written(tmp_path: Path) -> None:
 
 
 def test_clear_errors(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["properties", str(tmp_path / "nope.jsonl"), "-o", "x.csv"])
+    existing = tmp_path / "x.csv"
+    existing.write_text("earlier table\n")
+    result = runner.invoke(app, ["properties", str(tmp_path / "nope.jsonl"), "-o",
+                                 str(existing)])
     assert result.exit_code != 0 and "no such file" in str(result.exception)
+    assert existing.read_text() == "earlier table\n"  # a bad input leaves the output alone
     pred = tmp_path / "p.jsonl"
     w = open_writer(pred, PHDOS_51, "max")
     w.write("a", np.ones(51), {"cell_formula": "Si2"})
@@ -124,6 +128,7 @@ def test_clear_errors(tmp_path: Path) -> None:
     result = runner.invoke(app, ["properties", str(pred), "--kind", "electronic", "-o",
                                  str(tmp_path / "x.csv")])
     assert "--kind electronic but the spectra are on a phonon grid" in str(result.exception)
+    assert existing.read_text() == "earlier table\n"
     result = runner.invoke(app, ["properties", str(pred), "-o", str(tmp_path / "x.csv"),
                                  "--temperatures", "abc"])
     assert result.exit_code == 2 and "temperatures in K" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -288,10 +289,18 @@ def properties_command(
         failures.append(failure)
         _err(f"skipped {failure}")
 
+    # read the first spectrum before the output is opened, so that a bad input never
+    # truncates an existing table
+    spectra = iter_spectra(source, split=split)
+    first = next(spectra, None)
+    if first is None:
+        raise CrystalDosError(f"{source}: no spectra to derive properties from")
+    if first.grid.kind != kind:
+        raise CrystalDosError(f"--kind {kind} but the spectra are on a {first.grid.kind} grid")
     writer = TableWriter(output, columns_for(kind, temps))
     done = without_cell = 0
     try:
-        for row in property_rows(iter_spectra(source, split=split), kind, temps, cells=cells,
+        for row in property_rows(itertools.chain([first], spectra), kind, temps, cells=cells,
                                  on_failure=failed, **options):
             writer.write(row)
             done += 1
