@@ -34,3 +34,14 @@ def test_kl_is_positive_for_different_shapes() -> None:
 def test_unknown_loss_is_named() -> None:
     with pytest.raises(ValueError, match="unknown loss 'huber'"):
         get_loss("huber")
+
+
+def test_generalized_kl_is_zero_only_at_equality_and_sees_the_total() -> None:
+    gkl, kl = get_loss("gkl"), get_loss("kl")
+    t = torch.tensor([[0.2, 0.5, 0.3]])
+    assert gkl(t, t).item() == pytest.approx(0.0, abs=1e-6)
+    # twice the spectrum: same shape (KL 0) but a different total (GKL = sum(2t - t - t log 2))
+    assert kl(2 * t, t).item() == pytest.approx(0.0, abs=1e-6)
+    expected = float((2 * t - t - t * torch.log(torch.tensor(2.0))).sum())
+    assert gkl(2 * t, t).item() == pytest.approx(expected, rel=1e-4)
+    assert gkl(t.flip(-1), t).item() > 0

@@ -25,6 +25,7 @@ from crystaldos.graphs.atom_features import feature_table_digest
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.alignn import ALIGNNDOS
 from crystaldos.models.autoencoder import AELatentALIGNN, SpectrumAutoencoder
+from crystaldos.models.xtal2dos import Xtal2DoS
 from crystaldos.spectra.grid import Grid
 
 CARD_FORMAT = 1
@@ -35,6 +36,7 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "ALIGNNDOS": ALIGNNDOS,
     "AELatentALIGNN": AELatentALIGNN,
     "SpectrumAutoencoder": SpectrumAutoencoder,
+    "Xtal2DoS": Xtal2DoS,
 }
 
 

@@ -3,6 +3,7 @@
 ``mse`` and ``mae`` compare values point by point. ``kl`` and ``wasserstein`` compare shapes: both
 spectra are first made non-negative and scaled to unit area, then KL(target || prediction), or
 the 1-D Wasserstein-1 distance (L1 distance between cumulative distributions, in grid steps).
+``gkl`` is the generalized KL divergence of the raw values, which also sees the total.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def kl_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.sum(p * (torch.log(p) - torch.log(q)), dim=-1))
 
 
+def generalized_kl_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over spectra of the generalized KL (Bregman) divergence of the raw values,
+    sum_k [t log(t / p) - t + p]; unlike ``kl`` it also penalizes a wrong total."""
+    t = target.clamp(min=0) + _EPS
+    p = pred.clamp(min=0) + _EPS
+    return torch.mean(torch.sum(t * (torch.log(t) - torch.log(p)) - t + p, dim=-1))
+
+
 def wasserstein_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean over spectra of the 1-D Wasserstein-1 distance, in units of the grid step."""
     cdf_p = torch.cumsum(_unit_area(pred), dim=-1)
@@ -44,6 +53,7 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mse": mse_loss,
     "mae": mae_loss,
     "kl": kl_loss,
+    "gkl": generalized_kl_loss,
     "wasserstein": wasserstein_loss,
 }
 
