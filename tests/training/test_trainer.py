@@ -87,3 +87,28 @@ def test_paper_preset_sets_its_target_normalization() -> None:
     wide = get_preset("fast-wide")["model"]
     assert (wide["alignn_layers"], wide["gcn_layers"], wide["head_hidden"]) == (3, 3, [128])
     assert get_preset("fast")["model"]["alignn_layers"] == 2
+
+
+def test_xtal2dos_preset_trains_saves_and_predicts(toy_dataset_file: Path,
+                                                    tmp_path: Path) -> None:
+    import numpy as np
+
+    from crystaldos.prediction.engine import predict_structures
+    from tests.conftest import rocksalt
+
+    out = train(TrainConfig(dataset=str(toy_dataset_file), output=str(tmp_path / "x"),
+                            preset="xtal2dos-tiny", epochs=2, progress=False,
+                            accelerator="cpu"))
+    bundle = load_model(out)
+    card = bundle.card
+    assert card["model_class"] == "Xtal2DoS" and card["normalization"] == "sum"
+    assert card["init_args"]["decoder"] == "transformer"
+    protocol = card["validation"]["xtal2dos_protocol"]
+    assert set(protocol) == {"model", "mean_spectrum", "composition_knn"}
+    assert 0 <= protocol["model"]["mae"] < 1 and protocol["model"]["wd"] >= 0
+    (pred,) = predict_structures(bundle, [rocksalt()])
+    assert pred.dos.shape == (51,) and np.isclose(pred.dos.sum(), 1.0, atol=1e-5)
+    with pytest.raises(ConfigError, match="ALIGNN presets only"):
+        train(TrainConfig.from_dict({"dataset": str(toy_dataset_file), "preset": "xtal2dos-tiny",
+                                     "output": str(tmp_path / "ae"), "epochs": 1,
+                                     "progress": False, "autoencoder": {"latent": 8}}))

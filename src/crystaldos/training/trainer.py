@@ -27,6 +27,7 @@ from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_pho
 from crystaldos.datasets.splits import random_split, save_splits
 from crystaldos.elements import valence_electrons
 from crystaldos.evaluation.baselines import compare_with_baselines
+from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.atom_features import atom_feature_table
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.presets import get_preset
@@ -143,10 +144,13 @@ def train(config: TrainConfig) -> Path:
 
     ae_report: dict[str, Any] | None = None
     if config.autoencoder is None:
-        model_class, init_args = "ALIGNNDOS", model_args
+        model_class, init_args = get_preset(config.preset)["model_class"], model_args
         model = build_model(model_class, init_args)
     else:
         ae_cfg = config.autoencoder
+        if get_preset(config.preset)["model_class"] != "ALIGNNDOS":
+            raise ConfigError(f"preset {config.preset!r}: the autoencoder-latent variant is "
+                              "built on ALIGNN presets only")
         pool = set(splits["train"])
         if ae_cfg.use_unstructured_spectra:
             pool |= {r.id for r in dataset.split("train").with_spectra()}
@@ -221,6 +225,7 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
     train_ids = [g.id for g in graphs["train"]]
     train_y = np.stack([targets[i] for i in train_ids])
     crystals = {r.id: r.crystal for r in dataset.select(train_ids + ids).records}
-    metrics, _ = compare_with_baselines(pred, true, grid, [crystals[i] for i in train_ids],
-                                        train_y, [crystals[i] for i in ids])
-    return {"split": part, **metrics}
+    metrics, preds = compare_with_baselines(pred, true, grid, [crystals[i] for i in train_ids],
+                                            train_y, [crystals[i] for i in ids])
+    protocol = {name: xtal2dos_metrics(values, true) for name, values in preds.items()}
+    return {"split": part, **metrics, "xtal2dos_protocol": protocol}
