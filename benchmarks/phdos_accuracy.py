@@ -26,8 +26,10 @@ import numpy as np
 from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.metrics import mae_per_spectrum
+from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.prediction.engine import predict_graphs
+from crystaldos.prediction.rescale import rescale_prediction
 from crystaldos.pretrained import load_pretrained
 
 
@@ -58,8 +60,12 @@ def main() -> None:
     settings = bundle.graph_settings
 
     def predict(part):
+        """Predictions in the data set's normalization (shape-only conversion when the model
+        was trained on another one, e.g. Xtal2DoS's unit-sum spectra)."""
         graphs = [build_graph(r.crystal, settings) for r in part]
-        return predict_graphs(bundle.model, graphs)
+        raw = predict_graphs(bundle.model, graphs)
+        return np.array([rescale_prediction(y, bundle.grid, bundle.normalization,
+                                            dataset.normalization) for y in raw])
 
     grid = bundle.grid
     true = val.spectra()
@@ -78,6 +84,14 @@ def main() -> None:
         print(f"{name:26s} {m['mae']:10.4f} {m['r2_mean']:7.3f} {m['mse']:9.5f} "
               f"{m['wasserstein']:11.2f}")
 
+    protocol = {name: xtal2dos_metrics(preds[key], true) for name, key in (
+        ("model", "model"), ("mean training spectrum", "mean_spectrum"),
+        (f"composition kNN (k={k})", "composition_knn"))}
+    print("Xtal2DoS protocol (unit-sum spectra, WD in bins x 0.0625):")
+    print(f"{'predictor':26s} {'R2':>7s} {'MAE':>9s} {'MSE':>10s} {'WD':>7s}")
+    for name, m in protocol.items():
+        print(f"{name:26s} {m['r2']:7.3f} {m['mae']:9.5f} {m['mse']:10.6f} {m['wd']:7.4f}")
+
     per = mae_per_spectrum(pred, true)
     per_knn = mae_per_spectrum(knn_pred, true)
     print(f"model better than composition kNN on {np.mean(per < per_knn):.0%} of materials; "
@@ -93,7 +107,7 @@ def main() -> None:
     write_leaderboard_csv(out / "test_predictions.csv", test.ids, test_pred, None)
     (out / "metrics.json").write_text(json.dumps({
         "model": bundle.name, "dataset": dataset.name, "split": "val", "n_val": len(val),
-        "n_train": len(train), "metrics": rows,
+        "n_train": len(train), "metrics": rows, "xtal2dos_protocol": protocol,
         "share_better_than_composition_knn": float(np.mean(per < per_knn))}, indent=1) + "\n")
     print(f"wrote {out}/val_predictions.csv, test_predictions.csv ({len(test)} ids), "
           "metrics.json")
