@@ -7,9 +7,9 @@ from atom i is (A^n)_ii of the weighted adjacency A = exp(-d) *of the infinite c
 Periodic images are handled exactly: a walk must come back to the same atom in the same cell,
 not to another image of it. A closed walk of n bonds never goes further than floor(n/2) bonds
 from its start, so the walks are counted on the finite graph of (atom, cell image) nodes within
-floor(n/2) bonds of the home cell. On that graph, sparse matrix products propagate all home
-atoms at once (no Python loop over paths). This is exact even for a cell smaller than the bond
-cutoff, where an atom bonds to its own images.
+floor(n/2) bonds of the home cell, found by a vectorized breadth-first search. On that graph,
+sparse matrix products propagate all home atoms at once (no Python loop over paths). This is
+exact even for a cell smaller than the bond cutoff, where an atom bonds to its own images.
 
 Species groups: the walk sums are split by the species of the first atom visited,
 (A^(n-1) D_s A)_ii with D_s the mask of species s. The vector per atom has a fixed length
@@ -59,39 +59,65 @@ def _walk_graph(n_atoms: int, bonds: BondList, hops: int
     """Adjacency exp(-d) on the (atom, image) nodes within ``hops`` bonds of the home cell.
 
     Returns (A, node_atom, home_index): the sparse matrix, the atom of every node, and the node
-    index of each home atom (atom i in image 0).
+    index of each home atom (atom i in image 0, which are nodes 0..N-1). Vectorized breadth-first
+    search: nodes are integer keys encoding (atom, image).
     """
     order = np.argsort(bonds.centers, kind="stable")
     c, nbr, sh, w = (bonds.centers[order], bonds.neighbors[order], bonds.shifts[order],
                      np.exp(-bonds.lengths[order]))
     start = np.searchsorted(c, np.arange(n_atoms + 1))
-    nodes = {(a, 0, 0, 0): a for a in range(n_atoms)}
-    frontier = np.array([(a, 0, 0, 0) for a in range(n_atoms)], dtype=np.int64)
-    rows, cols, vals = [], [], []
+    counts = np.diff(start)
+    reach = (hops + 1) * (int(np.abs(sh).max()) if sh.size else 0) + 1
+    base = 2 * reach + 1
+
+    def encode(atom: np.ndarray, image: np.ndarray) -> np.ndarray:
+        shifted = image + reach
+        return ((atom * base + shifted[:, 0]) * base + shifted[:, 1]) * base + shifted[:, 2]
+
+    def decode(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = key % base
+        y = (key // base) % base
+        x = (key // base**2) % base
+        return key // base**3, np.column_stack([x, y, z]) - reach
+
+    levels = [encode(np.arange(n_atoms), np.zeros((n_atoms, 3), dtype=np.int64))]
+    known = np.sort(levels[0])
+    src_keys, dst_keys, weights = [], [], []
     for depth in range(hops + 1):
-        next_frontier = []
-        for atom, sx, sy, sz in frontier:
-            lo, hi = start[atom], start[atom + 1]
-            if lo == hi:
-                continue
-            src = nodes[(atom, sx, sy, sz)]
-            targets = np.column_stack([nbr[lo:hi], sh[lo:hi] + np.array([sx, sy, sz])])
-            for key, weight in zip(map(tuple, targets.tolist()), w[lo:hi], strict=True):
-                if key not in nodes:
-                    if depth == hops:
-                        continue  # beyond reach: no closed walk of <= 2 hops steps gets here
-                    nodes[key] = len(nodes)
-                    next_frontier.append(key)
-                rows.append(src)
-                cols.append(nodes[key])
-                vals.append(weight)
-        frontier = np.array(next_frontier, dtype=np.int64).reshape(-1, 4)
-    size = len(nodes)
-    node_atom = np.empty(size, dtype=np.int64)
-    for key, index in nodes.items():
-        node_atom[index] = key[0]
-    a = sparse.csr_matrix((vals, (rows, cols)), shape=(size, size))
-    return a, node_atom, np.arange(n_atoms)
+        atom, image = decode(levels[-1])
+        rep = np.repeat(np.arange(atom.size), counts[atom])
+        if rep.size == 0:
+            break
+        # the bonds of each frontier node, in CSR order
+        offsets = np.arange(rep.size) - np.repeat(np.cumsum(counts[atom]) - counts[atom],
+                                                  counts[atom])
+        edge = start[atom[rep]] + offsets
+        dst = encode(nbr[edge], image[rep] + sh[edge])
+        src_keys.append(levels[-1][rep])
+        dst_keys.append(dst)
+        weights.append(w[edge])
+        if depth == hops:
+            break
+        fresh = np.unique(dst)
+        fresh = fresh[~np.isin(fresh, known, assume_unique=True)]
+        if fresh.size == 0:
+            break
+        levels.append(fresh)
+        known = np.union1d(known, fresh)
+    all_keys = np.concatenate(levels)
+    lookup = np.argsort(all_keys)
+    sorted_keys = all_keys[lookup]
+    src = np.concatenate(src_keys)
+    dst = np.concatenate(dst_keys)
+    val = np.concatenate(weights)
+    pos = np.searchsorted(sorted_keys, dst)
+    inside = (pos < sorted_keys.size) & (sorted_keys[np.minimum(pos, sorted_keys.size - 1)]
+                                         == dst)
+    rows = lookup[np.searchsorted(sorted_keys, src[inside])]
+    cols = lookup[pos[inside]]
+    size = all_keys.size
+    a = sparse.csr_matrix((val[inside], (rows, cols)), shape=(size, size))
+    return a, decode(all_keys)[0], np.arange(n_atoms)
 
 
 def closed_walk_sums(crystal: Crystal, max_length: int, *, species: Sequence[int] | None = None,
