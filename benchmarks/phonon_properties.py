@@ -100,6 +100,16 @@ def read_direct_predictions(path: Path, ids: list[str]) -> dict[str, dict[str, n
     return out
 
 
+def markdown_table(by_property: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Markdown rows of MAE, MAE:MAD and R2 per property and route."""
+    lines = ["| property | route | MAE | MAE:MAD | R2 |", "|---|---|---|---|---|"]
+    for prop, by_route in by_property.items():
+        for route, m in by_route.items():
+            lines.append(f"| {prop} | {LABELS[route]} | {m['mae']:.4g} | {m['mae_mad']:.3f} | "
+                         f"{m['r2']:.3f} |")
+    return lines
+
+
 def stability_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, Any]:
     """Confusion counts with 'stable' as the positive class, and the same for 'unstable'."""
     tp = int(np.sum(pred & true))
@@ -309,19 +319,11 @@ def main() -> None:
                         *(f"{float(preds[route][p][k]):.6g}" for route, p in cols)])
 
     lines = [f"### {args.dataset} validation ({len(val)} materials), T = 300 K", "",
-             "| property | route | MAE | MAE:MAD | R2 |", "|---|---|---|---|---|"]
-    for prop, by_route in metrics["properties"].items():
-        for route, m in by_route.items():
-            lines.append(f"| {prop} | {LABELS[route]} | {m['mae']:.4g} | {m['mae_mad']:.3f} | "
-                         f"{m['r2']:.3f} |")
+             *markdown_table(metrics["properties"])]
     if "properties_reference_stable" in metrics:
         n_stable = int(np.sum(ref["stable"].astype(bool)))
         lines += ["", f"Only the {n_stable} materials whose reference DOS is stable:", "",
-                  "| property | route | MAE | MAE:MAD | R2 |", "|---|---|---|---|---|"]
-        for prop, by_route in metrics["properties_reference_stable"].items():
-            for route, m in by_route.items():
-                lines.append(f"| {prop} | {LABELS[route]} | {m['mae']:.4g} | "
-                             f"{m['mae_mad']:.3f} | {m['r2']:.3f} |")
+                  *markdown_table(metrics["properties_reference_stable"])]
     if "stability" in metrics:
         lines += ["", "| stability from | accuracy | precision (stable) | recall (stable) | "
                   "precision (unstable) | recall (unstable) |", "|---|---|---|---|---|---|"]

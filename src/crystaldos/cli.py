@@ -272,7 +272,13 @@ def properties_command(
     """Derive properties from each DOS: Cv, S, U, F, Debye temperature, isotope scattering and
     stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic)."""
     from crystaldos.physics.properties import columns_for
-    from crystaldos.property_table import TableWriter, iter_spectra, load_cells, property_rows
+    from crystaldos.property_table import (
+        TableWriter,
+        check_kind,
+        iter_spectra,
+        load_cells,
+        property_rows,
+    )
 
     if kind not in ("phonon", "electronic"):
         raise typer.BadParameter(f"--kind must be phonon or electronic, not {kind!r}")
@@ -295,8 +301,7 @@ def properties_command(
     first = next(spectra, None)
     if first is None:
         raise CrystalDosError(f"{source}: no spectra to derive properties from")
-    if first.grid.kind != kind:
-        raise CrystalDosError(f"--kind {kind} but the spectra are on a {first.grid.kind} grid")
+    check_kind(first, kind)
     writer = TableWriter(output, columns_for(kind, temps))
     done = without_cell = 0
     try:

@@ -23,7 +23,7 @@ import numpy as np
 
 from crystaldos.errors import CrystalDosError, SourcedError
 from crystaldos.physics.cell import CellInfo
-from crystaldos.physics.properties import columns_for, properties_for
+from crystaldos.physics.properties import properties_for
 from crystaldos.prediction.writers import ARROW_TYPES, plain_value
 from crystaldos.spectra.grid import Grid
 
@@ -133,6 +133,12 @@ def load_cells(inputs: Sequence[str | Path],
     return cells
 
 
+def check_kind(item: SpectrumItem, kind: str) -> None:
+    """Raise when the spectra are not of the requested property kind."""
+    if item.grid.kind != kind:
+        raise CrystalDosError(f"--kind {kind} but the spectra are on a {item.grid.kind} grid")
+
+
 def property_rows(items: Iterable[SpectrumItem], kind: str, temperatures: Sequence[float],
                   *, cells: Mapping[str, CellInfo] | None = None,
                   on_failure: Callable[[ItemFailure], None] | None = None,
@@ -140,6 +146,7 @@ def property_rows(items: Iterable[SpectrumItem], kind: str, temperatures: Sequen
     """``{"id": ..., <property columns>}`` per item; an item that fails goes to ``on_failure``
     (default: raise) and the rest carry on."""
     for item in items:
+        check_kind(item, kind)  # a wrong --kind is the caller's error, not the item's
         cell = item.cell
         if cells is not None and item.id in cells:
             cell = cells[item.id]
@@ -147,8 +154,6 @@ def property_rows(items: Iterable[SpectrumItem], kind: str, temperatures: Sequen
             row = properties_for(kind, item.grid, item.dos, item.normalization, cell,
                                  temperatures, **options)
         except CrystalDosError as exc:
-            if str(exc).startswith("--kind"):
-                raise
             failure = ItemFailure(item.id, item.source, str(exc))
             if on_failure is None:
                 raise SourcedError(f"{item.source}: {item.id}", str(exc)) from None
@@ -198,7 +203,3 @@ class TableWriter:
             schema = pa.schema([(n, ARROW_TYPES[t]) for n, t in self.columns.items()])
             data = {n: [r[n] for r in self.rows] for n in self.columns}
             pq.write_table(pa.table(data, schema=schema), self.path)
-
-
-def table_columns(kind: str, temperatures: Sequence[float]) -> dict[str, str]:
-    return columns_for(kind, temperatures)

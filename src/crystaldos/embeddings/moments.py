@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from crystaldos.errors import StructureError
-from crystaldos.graphs.neighbors import radius_neighbors
+from crystaldos.graphs.neighbors import Neighbors, radius_neighbors
 from crystaldos.structures.crystal import Crystal
 
 
@@ -40,27 +40,42 @@ class BondList:
     vectors: np.ndarray
 
 
-def bonded_pairs(crystal: Crystal, factor: float = 1.2) -> BondList:
-    """Bonds between atoms closer than ``factor`` x (covalent radius i + covalent radius j)."""
+def bond_cutoff(crystal: Crystal, factor: float = 1.2) -> float:
+    """The longest bond the covalent-radius criterion allows in this crystal, Å."""
+    return factor * 2.0 * float(_covalent_radii(crystal).max())
+
+
+def _covalent_radii(crystal: Crystal) -> np.ndarray:
     from crystaldos.elements import property_array
 
     radii = property_array("covalent_radius_A")[crystal.numbers]
     if np.any(~np.isfinite(radii)):
         raise StructureError(crystal.source, "an element has no covalent radius")
-    cutoff = factor * 2.0 * float(radii.max())
-    nb = radius_neighbors(crystal, cutoff)
+    return radii
+
+
+def bonded_pairs(crystal: Crystal, factor: float = 1.2,
+                 neighbors: Neighbors | None = None) -> BondList:
+    """Bonds between atoms closer than ``factor`` x (covalent radius i + covalent radius j).
+
+    ``neighbors``: a radius neighbour list of at least :func:`bond_cutoff` to filter, so that a
+    caller that needs a longer list anyway computes it once.
+    """
+    radii = _covalent_radii(crystal)
+    nb = radius_neighbors(crystal, bond_cutoff(crystal, factor)) if neighbors is None \
+        else neighbors
     keep = nb.distances <= factor * (radii[nb.centers] + radii[nb.neighbors])
     return BondList(nb.centers[keep], nb.neighbors[keep], nb.shifts[keep], nb.distances[keep],
                     nb.vectors[keep])
 
 
 def _walk_graph(n_atoms: int, bonds: BondList, hops: int
-                ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+                ) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Adjacency exp(-d) on the (atom, image) nodes within ``hops`` bonds of the home cell.
 
-    Returns (A, node_atom, home_index): the sparse matrix, the atom of every node, and the node
-    index of each home atom (atom i in image 0, which are nodes 0..N-1). Vectorized breadth-first
-    search: nodes are integer keys encoding (atom, image).
+    Returns (A, node_atom): the sparse matrix and the atom of every node; nodes 0..N-1 are the
+    home atoms (atom i in image 0). Vectorized breadth-first search: nodes are integer keys
+    encoding (atom, image).
     """
     order = np.argsort(bonds.centers, kind="stable")
     c, nbr, sh, w = (bonds.centers[order], bonds.neighbors[order], bonds.shifts[order],
@@ -117,7 +132,7 @@ def _walk_graph(n_atoms: int, bonds: BondList, hops: int
     cols = lookup[pos[inside]]
     size = all_keys.size
     a = sparse.csr_matrix((val[inside], (rows, cols)), shape=(size, size))
-    return a, decode(all_keys)[0], np.arange(n_atoms)
+    return a, decode(all_keys)[0]
 
 
 def closed_walk_sums(crystal: Crystal, max_length: int, *, species: Sequence[int] | None = None,
@@ -130,7 +145,8 @@ def closed_walk_sums(crystal: Crystal, max_length: int, *, species: Sequence[int
     bonds = bonded_pairs(crystal, factor) if bonds is None else bonds
     species = sorted(set(crystal.numbers.tolist())) if species is None else list(species)
     n = crystal.n_atoms
-    a, node_atom, home = _walk_graph(n, bonds, max_length // 2)
+    a, node_atom = _walk_graph(n, bonds, max_length // 2)
+    home = np.arange(n)
     first = a[home].T.tocsr()  # (nodes, N): one step from each home atom
     z = crystal.numbers[node_atom]
     out = np.zeros((n, max_length - 1, len(species)))
@@ -165,18 +181,21 @@ class MomentsEmbedding:
         if unknown:
             raise StructureError(crystal.source, f"elements {sorted(unknown)} are not in the "
                                                  f"embedding's species {list(self.species)}")
+        # one neighbour list serves both the bonds and the nearest-neighbour geometry
+        nb = radius_neighbors(crystal, max(self.neighbor_cutoff,
+                                           bond_cutoff(crystal, self.bond_factor)))
+        bonds = bonded_pairs(crystal, self.bond_factor, nb)
         walks = closed_walk_sums(crystal, self.max_length, species=self.species,
-                                 factor=self.bond_factor).reshape(crystal.n_atoms, -1)
+                                 bonds=bonds).reshape(crystal.n_atoms, -1)
         if self.n_neighbors == 0:
             return walks
-        nb = radius_neighbors(crystal, self.neighbor_cutoff)
         s = len(self.species)
         index = {z: k for k, z in enumerate(self.species)}
         geometry = np.zeros((crystal.n_atoms, self.n_neighbors, 3 + s))
         start = np.searchsorted(nb.centers, np.arange(crystal.n_atoms + 1))
         for i in range(crystal.n_atoms):
             lo, hi = start[i], min(start[i + 1], start[i] + self.n_neighbors)
-            if hi - lo < self.n_neighbors:
+            if hi - lo < self.n_neighbors or nb.distances[hi - 1] > self.neighbor_cutoff:
                 raise StructureError(crystal.source, f"atom {i} has fewer than "
                                      f"{self.n_neighbors} neighbours within "
                                      f"{self.neighbor_cutoff} Å")

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from crystaldos.graphs.basis import RBFExpansion
-from crystaldos.models.layers import ALIGNNLayer, EdgeGatedConv, MLPBlock
+from crystaldos.models.layers import (
+    ACTIVATION_FUNCTIONS,
+    ALIGNNLayer,
+    EdgeGatedConv,
+    MLPBlock,
+    graph_index,
+)
 
 OUTPUT_ACTIVATIONS = ("none", "relu", "softplus", "sigmoid")
 
@@ -93,14 +99,6 @@ class ALIGNNDOS(nn.Module):
 
     def forward(self, data: Any) -> torch.Tensor:
         h = self.encode(data)
-        batch = data.batch if getattr(data, "batch", None) is not None else \
-            torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        n_graphs = int(data.num_graphs) if hasattr(data, "num_graphs") else 1
-        out = self.head(mean_pool(h, batch, n_graphs))
-        if self.output_activation == "relu":
-            return torch.relu(out)
-        if self.output_activation == "softplus":
-            return nn.functional.softplus(out)
-        if self.output_activation == "sigmoid":
-            return torch.sigmoid(out)
-        return out
+        batch, n_graphs = graph_index(data, h.shape[0], h.device)
+        return ACTIVATION_FUNCTIONS[self.output_activation](self.head(mean_pool(h, batch,
+                                                                              n_graphs)))

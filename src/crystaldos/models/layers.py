@@ -36,6 +36,24 @@ class MLPBlock(nn.Sequential):
         super().__init__(nn.Linear(d_in, d_out), make_norm(norm, d_out), nn.SiLU())
 
 
+def graph_index(data: object, n_nodes: int, device: torch.device) -> tuple[torch.Tensor, int]:
+    """(batch vector (N,), number of graphs) of a PyG batch or of a single graph."""
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        batch = torch.zeros(n_nodes, dtype=torch.long, device=device)
+    return batch, int(getattr(data, "num_graphs", 1))
+
+
+#: final activations of spectrum outputs; ``softmax`` gives unit-sum spectra.
+ACTIVATION_FUNCTIONS = {
+    "none": lambda y: y,
+    "relu": torch.relu,
+    "softplus": nn.functional.softplus,
+    "sigmoid": torch.sigmoid,
+    "softmax": lambda y: torch.softmax(y, dim=-1),
+}
+
+
 def scatter_sum(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
     """Sum rows of ``values`` (M, D) into ``size`` rows by ``index`` (M,)."""
     out = values.new_zeros((size, values.shape[1]))

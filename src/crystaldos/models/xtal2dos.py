@@ -28,10 +28,11 @@ from torch_geometric.utils import to_dense_batch
 
 from crystaldos.graphs.basis import RBFExpansion
 from crystaldos.models.alignn import mean_pool
+from crystaldos.models.layers import ACTIVATION_FUNCTIONS, graph_index
 
 DECODERS = ("transformer", "gru", "gru_attention", "chunk_gru")
 POSITIONS = ("learned", "onehot")
-ACTIVATIONS = ("softmax", "softplus", "sigmoid", "none")
+ACTIVATIONS = ("softmax", "softplus", "sigmoid", "none")  # keys of ACTIVATION_FUNCTIONS
 
 
 class UniMPEncoder(nn.Module):
@@ -201,20 +202,11 @@ class Xtal2DoS(nn.Module):
 
     def forward(self, data: Any) -> torch.Tensor:
         h = self.encoder(data)
-        batch = data.batch if getattr(data, "batch", None) is not None else \
-            torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        n_graphs = int(data.num_graphs) if hasattr(data, "num_graphs") else 1
+        batch, n_graphs = graph_index(data, h.shape[0], h.device)
         crystal = mean_pool(h, batch, n_graphs)
         if self.composition is not None:
             crystal = torch.cat([crystal, self.composition(mean_pool(data.x, batch, n_graphs))],
                                 dim=-1)
         crystal = self.crystal(crystal)
         atoms, mask = to_dense_batch(h, batch, batch_size=n_graphs)
-        out = self.decoder(atoms, mask, crystal)
-        if self.output_activation == "softmax":
-            return torch.softmax(out, dim=-1)
-        if self.output_activation == "softplus":
-            return nn.functional.softplus(out)
-        if self.output_activation == "sigmoid":
-            return torch.sigmoid(out)
-        return out
+        return ACTIVATION_FUNCTIONS[self.output_activation](self.decoder(atoms, mask, crystal))

@@ -47,8 +47,3 @@ def angular_frequency(values: np.ndarray | float, unit: str) -> np.ndarray:
 def wavenumber_from_temperature(temperature: float) -> float:
     """The frequency in cm^-1 whose quantum h c nu~ equals k_B T (1 K = 0.695 cm^-1)."""
     return float(K_B * temperature / (H * C_CM_PER_S))
-
-
-def temperature_from_wavenumber(wavenumber: float) -> float:
-    """The temperature in K with k_B T = h c nu~ for ``wavenumber`` in cm^-1."""
-    return float(H * C_CM_PER_S * wavenumber / K_B)

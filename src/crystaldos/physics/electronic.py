@@ -44,15 +44,11 @@ class BandGap:
         return self.gap == 0.0
 
 
-def _check(grid: Grid, values: np.ndarray) -> np.ndarray:
-    return checked_spectrum(grid, values, ELECTRONIC)
-
-
 def band_gap(grid: Grid, values: np.ndarray, fermi_level: float = 0.0, *,
              rel_tol: float = DEFAULT_GAP_TOLERANCE,
              edge_window: float = DEFAULT_EDGE_WINDOW) -> BandGap:
     """The gap around ``fermi_level`` (eV, on the grid's energy axis)."""
-    y = _check(grid, values)
+    y = checked_spectrum(grid, values, ELECTRONIC)
     energies = grid.points
     if not grid.start <= fermi_level <= grid.stop:
         raise CrystalDosError(f"Fermi level {fermi_level} eV lies outside the grid "
@@ -79,7 +75,7 @@ def band_gap(grid: Grid, values: np.ndarray, fermi_level: float = 0.0, *,
 
 def dos_at_energy(grid: Grid, values: np.ndarray, energy: float = 0.0) -> float:
     """DOS at ``energy`` by linear interpolation between grid points (negative values -> 0)."""
-    y = np.clip(_check(grid, values), 0.0, None)
+    y = np.clip(checked_spectrum(grid, values, ELECTRONIC), 0.0, None)
     if not grid.start <= energy <= grid.stop:
         raise CrystalDosError(f"energy {energy} eV lies outside the grid")
     return float(np.interp(energy, grid.points, y))

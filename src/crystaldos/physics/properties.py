@@ -110,17 +110,16 @@ def phonon_properties(grid: Grid, values: np.ndarray, cell: CellInfo | None = No
     with contextlib.suppress(CrystalDosError):
         row["debye_temperature_K"] = debye_temperature(modes, debye_moment)
     thermo = thermal_properties(modes, temperatures)
-    bases = _BASES if cell is not None else (PER_MOL_ATOMS,)
+    per_cell = {"cv": thermo.heat_capacity, "s": thermo.entropy, "u": thermo.internal_energy,
+                "f": thermo.free_energy}
+    # without a cell the modes are those of a one-atom cell: per cell is per atom
     reference = cell if cell is not None else CellInfo(("H",))
-    for basis in bases:
-        if basis == PER_MOL_ATOMS or cell is not None:
-            zpe = float(per_basis(thermo.zero_point_energy, reference, basis)) * 1e-3
-            if basis in (PER_MOL, PER_MOL_ATOMS):
-                row[f"zero_point_energy_kJ_per_{basis}"] = zpe
+    for basis in _BASES if cell is not None else (PER_MOL_ATOMS,):
+        if basis != PER_KG:
+            row[f"zero_point_energy_kJ_per_{basis}"] = float(
+                per_basis(thermo.zero_point_energy, reference, basis)) * 1e-3
         for prefix, _, scale in _THERMAL:
-            per_cell = {"cv": thermo.heat_capacity, "s": thermo.entropy,
-                        "u": thermo.internal_energy, "f": thermo.free_energy}[prefix]
-            converted = per_basis(per_cell, reference, basis) * scale
+            converted = per_basis(per_cell[prefix], reference, basis) * scale
             for t, value in zip(temperatures, converted, strict=True):
                 row[thermal_column(prefix, basis, t)] = float(value)
     if cell is not None:
