@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from crystaldos.embeddings import MomentsEmbedding, bonded_pairs, closed_walk_sums
+from crystaldos.embeddings import (
+    MomentsEmbedding,
+    bonded_pairs,
+    closed_walk_sums,
+    simple_cycle_sums,
+)
 from crystaldos.errors import StructureError
 from crystaldos.structures.crystal import Crystal
 from crystaldos.structures.readers import from_arrays
@@ -91,3 +96,63 @@ def test_embedding_length_does_not_depend_on_the_structure() -> None:
         MomentsEmbedding((11,), 4, 2)(rocksalt())
     with pytest.raises(ValueError, match="at least 2"):
         closed_walk_sums(rocksalt(), 1)
+
+
+def brute_force_cycles(crystal: Crystal, length: int, factor: float = 1.2) -> np.ndarray:
+    """Simple cycles (and out-and-back paths for length 2) by explicit recursion."""
+    bonds = bonded_pairs(crystal, factor)
+    by_center: dict[int, list[tuple[int, tuple[int, ...], float]]] = {}
+    for c, j, s, d in zip(bonds.centers, bonds.neighbors, bonds.shifts, bonds.lengths,
+                          strict=True):
+        by_center.setdefault(int(c), []).append((int(j), tuple(int(v) for v in s), float(d)))
+    out = np.zeros(crystal.n_atoms)
+
+    def extend(path: list[tuple[int, tuple[int, ...]]], total: float) -> float:
+        atom, image = path[-1]
+        acc = 0.0
+        for j, s, d in by_center.get(atom, []):
+            node = (j, tuple(a + b for a, b in zip(image, s, strict=True)))
+            if len(path) == length:
+                acc += np.exp(-(total + d)) if node == path[0] else 0.0
+            elif node not in path:
+                acc += extend([*path, node], total + d)
+        return acc
+
+    for i in range(crystal.n_atoms):
+        out[i] = extend([(i, (0, 0, 0))], 0.0)
+    return out
+
+
+@pytest.mark.parametrize("length", [2, 3, 4, 5])
+def test_simple_cycles_match_brute_force(length: int) -> None:
+    rng = np.random.default_rng(10 + length)
+    for crystal in (rocksalt(4.6), simple_cubic(2.2)):
+        jittered = from_arrays(crystal.lattice, crystal.species,
+                               positions=crystal.positions + rng.normal(0, 0.05,
+                                                                        crystal.positions.shape),
+                               validate=False)
+        ours = simple_cycle_sums(jittered, length).sum(axis=2)[:, length - 2]
+        np.testing.assert_allclose(ours, brute_force_cycles(jittered, length), rtol=1e-10)
+
+
+def test_simple_cycles_of_the_simple_cubic_lattice() -> None:
+    # one atom, six bonds to its own images: 6 out-and-back paths, no odd cycles, 24 squares
+    # (6 first steps x 4 perpendicular turns), and no repeated node allowed beyond that
+    cycles = simple_cycle_sums(simple_cubic(), 4)[0, :, 0] / np.exp(-2.0 * np.arange(2, 5))
+    np.testing.assert_allclose(cycles, [6, 0, 24], rtol=1e-12)
+    walks = closed_walk_sums(simple_cubic(), 4)[0, :, 0] / np.exp(-2.0 * np.arange(2, 5))
+    assert walks[2] > cycles[2]  # walks also count back-and-forth paths of length 4
+    with pytest.raises(ValueError, match="open paths"):
+        simple_cycle_sums(simple_cubic(), 6, max_paths=10)
+
+
+def test_smaller_embeddings_are_column_slices_of_the_largest() -> None:
+    crystal = rocksalt(4.6)
+    big = MomentsEmbedding((11, 17), max_length=6, n_neighbors=4)
+    full = big(crystal)
+    for n, neighbors in ((2, 0), (4, 2), (6, 4), (3, 1)):
+        small = MomentsEmbedding((11, 17), max_length=n, n_neighbors=neighbors)
+        np.testing.assert_allclose(full[:, big.columns_of(n, neighbors)], small(crystal))
+    assert MomentsEmbedding(**big.config()) == big
+    cycles = MomentsEmbedding((11, 17), max_length=4, n_neighbors=1, paths="cycles")
+    assert cycles(crystal).shape == (8, cycles.size)

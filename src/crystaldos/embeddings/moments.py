@@ -11,6 +11,11 @@ floor(n/2) bonds of the home cell, found by a vectorized breadth-first search. O
 sparse matrix products propagate all home atoms at once (no Python loop over paths). This is
 exact even for a cell smaller than the bond cutoff, where an atom bonds to its own images.
 
+Simple cycles (``paths="cycles"``): only closed paths that visit no (atom, image) node twice
+before coming home, plus the out-and-back paths of length 2 (the second moment). They are
+enumerated level by level as arrays of paths, bounded by ``max_paths``; the number of paths
+grows like (coordination)^n, so this mode suits small n or sparse bond graphs.
+
 Species groups: the walk sums are split by the species of the first atom visited,
 (A^(n-1) D_s A)_ii with D_s the mask of species s. The vector per atom has a fixed length
 (n_max - 1) x len(species) whatever the structure, and the groups sum to the plain walk sums.
@@ -158,17 +163,91 @@ def closed_walk_sums(crystal: Crystal, max_length: int, *, species: Sequence[int
     return out
 
 
+def simple_cycle_sums(crystal: Crystal, max_length: int, *, species: Sequence[int] | None = None,
+                      factor: float = 1.2, bonds: BondList | None = None,
+                      max_paths: int = 5_000_000) -> np.ndarray:
+    """Like :func:`closed_walk_sums`, over simple cycles only: (N, max_length - 1, S).
+
+    Length 2 counts the out-and-back path over every bond; length >= 3 counts closed paths with
+    no repeated node. Raises ``ValueError`` when more than ``max_paths`` open paths would be
+    kept at one length.
+    """
+    if max_length < 2:
+        raise ValueError("max_length must be at least 2")
+    bonds = bonded_pairs(crystal, factor) if bonds is None else bonds
+    species = sorted(set(crystal.numbers.tolist())) if species is None else list(species)
+    n = crystal.n_atoms
+    a, node_atom = _walk_graph(n, bonds, max_length // 2)
+    a = a.tocsr()
+    indptr, indices, data = a.indptr, a.indices, a.data
+    group = np.full(crystal.numbers.max() + 1, -1)
+    group[np.asarray(species)] = np.arange(len(species))
+    out = np.zeros((n, max_length - 1, len(species)))
+    paths = np.arange(n)[:, None]  # (P, length + 1) node sequences, column 0 = home atom
+    weight = np.ones(n)
+    for length in range(1, max_length + 1):
+        last = paths[:, -1]
+        degree = indptr[last + 1] - indptr[last]
+        rep = np.repeat(np.arange(last.size), degree)
+        offsets = np.arange(rep.size) - np.repeat(np.cumsum(degree) - degree, degree)
+        edge = indptr[last[rep]] + offsets
+        nxt = indices[edge]
+        w = weight[rep] * data[edge]
+        home = nxt == paths[rep, 0]
+        if length >= 2:  # length 2: out and back; longer: paths are simple, so these are cycles
+            closes = home
+            first = group[crystal.numbers[node_atom[paths[rep[closes], 1]]]]
+            np.add.at(out, (paths[rep[closes], 0], length - 2, first), w[closes])
+        if length == max_length:
+            break
+        fresh = ~np.any(paths[rep] == nxt[:, None], axis=1)
+        if fresh.sum() > max_paths:
+            raise ValueError(f"{crystal.source}: more than {max_paths} open paths of length "
+                             f"{length}; use closed walks or a smaller max_length")
+        paths = np.column_stack([paths[rep[fresh]], nxt[fresh]])
+        weight = w[fresh]
+    return out
+
+
 @dataclass(frozen=True)
 class MomentsEmbedding:
     """L_n^(N): closed-walk sums of lengths 2..n by first-visited species, then the relative
     Cartesian coordinates (Å) of the N nearest neighbours sorted by distance, each followed by
-    a one-hot of its species. Length: (n - 1) S + N (3 + S) for S = len(species)."""
+    a one-hot of its species. Length: (n - 1) S + N (3 + S) for S = len(species).
+
+    ``paths``: ``"walks"`` (all closed walks, exact and fast) or ``"cycles"`` (simple cycles).
+    """
 
     species: tuple[int, ...]
     max_length: int = 4
     n_neighbors: int = 2
     bond_factor: float = 1.2
     neighbor_cutoff: float = 6.0
+    paths: str = "walks"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "species", tuple(int(z) for z in self.species))
+        if self.paths not in ("walks", "cycles"):
+            raise ValueError("paths must be 'walks' or 'cycles'")
+        if self.max_length < 2 or self.n_neighbors < 0:
+            raise ValueError("need max_length >= 2 and n_neighbors >= 0")
+
+    def config(self) -> dict[str, object]:
+        """Keyword arguments that rebuild this embedding (JSON-serializable)."""
+        return {"species": list(self.species), "max_length": self.max_length,
+                "n_neighbors": self.n_neighbors, "bond_factor": self.bond_factor,
+                "neighbor_cutoff": self.neighbor_cutoff, "paths": self.paths}
+
+    def columns_of(self, max_length: int, n_neighbors: int) -> np.ndarray:
+        """Column indices, in this embedding's output, of the smaller L_{max_length}^(n_neighbors)
+        with the same species and settings: compute the largest once, slice the rest."""
+        if max_length > self.max_length or n_neighbors > self.n_neighbors or max_length < 2:
+            raise ValueError("the smaller embedding must fit inside this one")
+        s = len(self.species)
+        walks = np.arange((max_length - 1) * s)
+        start = (self.max_length - 1) * s
+        geometry = start + np.arange(n_neighbors * (3 + s))
+        return np.concatenate([walks, geometry])
 
     @property
     def size(self) -> int:
@@ -185,8 +264,9 @@ class MomentsEmbedding:
         nb = radius_neighbors(crystal, max(self.neighbor_cutoff,
                                            bond_cutoff(crystal, self.bond_factor)))
         bonds = bonded_pairs(crystal, self.bond_factor, nb)
-        walks = closed_walk_sums(crystal, self.max_length, species=self.species,
-                                 bonds=bonds).reshape(crystal.n_atoms, -1)
+        path_sums = closed_walk_sums if self.paths == "walks" else simple_cycle_sums
+        walks = path_sums(crystal, self.max_length, species=self.species,
+                          bonds=bonds).reshape(crystal.n_atoms, -1)
         if self.n_neighbors == 0:
             return walks
         s = len(self.species)
