@@ -39,6 +39,11 @@ def main() -> None:
     parser.add_argument("--emin", type=float, default=-12.0)
     parser.add_argument("--emax", type=float, default=6.0)
     parser.add_argument("--points", type=int, default=181)
+    parser.add_argument("--sampled", type=Path, default=None,
+                        help="sampled-frames cache (default: next to --out, .frames.extxyz)")
+    parser.add_argument("--only-trajectory", type=int, default=None,
+                        help="label only this trajectory's frames (to share the work between "
+                             "processes: each writes its own file; the study reads several)")
     args = parser.parse_args()
 
     from ase.io import read, write
@@ -47,7 +52,7 @@ def main() -> None:
     from crystaldos.reference.md import label_frames, sample_md
 
     jid, repeat = SYSTEMS[args.system]
-    sampled = args.out.with_name(args.out.stem + ".frames.extxyz")
+    sampled = args.sampled or args.out.with_name(args.out.stem + ".frames.extxyz")
     if sampled.is_file():
         frames = read(sampled, index=":")
         print(f"reusing {len(frames)} sampled frames from {sampled}", flush=True)
@@ -71,6 +76,8 @@ def main() -> None:
                   flush=True)
         sampled.parent.mkdir(parents=True, exist_ok=True)
         write(sampled, frames)
+    if args.only_trajectory is not None:
+        frames = [f for f in frames if int(f.info["trajectory"]) == args.only_trajectory]
     trajectory = [int(f.info["trajectory"]) for f in frames]
     recipe = {"name": args.system, "structure": f"JARVIS {jid} x {repeat}",
               "sampler": "CHGNet 0.3.0 Langevin (ase), friction 0.02/fs",

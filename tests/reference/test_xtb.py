@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 
 from crystaldos.reference import (
+    SCF_ATTEMPTS,
     ReferenceCalculationError,
     gaussian_dos,
     local_dos,
+    robust_singlepoint,
     total_dos,
     xtb_singlepoint,
 )
@@ -65,3 +67,25 @@ def test_failure_names_the_structure() -> None:
     atoms.positions += np.random.default_rng(0).normal(0, 0.2, atoms.positions.shape)
     with pytest.raises(ReferenceCalculationError, match=r"^rattled: GFN2-xTB failed.*SCF"):
         xtb_singlepoint(atoms, source="rattled", max_iterations=2)
+
+
+def test_robust_singlepoint_falls_back_to_steadier_scf_settings(monkeypatch) -> None:
+    import crystaldos.reference.xtb as xtb
+
+    seen = []
+    real = xtb.xtb_singlepoint
+
+    def first_fails(atoms, **kwargs):
+        seen.append((kwargs["electronic_temperature"], kwargs["mixer_damping"]))
+        if len(seen) == 1:  # two SCF cycles: cannot converge
+            return real(atoms, max_iterations=2, **kwargs)
+        return real(atoms, **kwargs)
+
+    monkeypatch.setattr(xtb, "xtb_singlepoint", first_fails)
+    atoms = rocksalt(5.64).to_ase()
+    atoms.positions += np.random.default_rng(0).normal(0, 0.2, atoms.positions.shape)
+    result, attempt = robust_singlepoint(atoms, source="rattled")
+    assert attempt == 1 and seen == list(SCF_ATTEMPTS[:2])
+    assert result.gap > 1.0
+    with pytest.raises(ReferenceCalculationError, match="rattled"):
+        robust_singlepoint(atoms, attempts=(), source="rattled")

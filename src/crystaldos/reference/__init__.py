@@ -4,13 +4,15 @@ Needs the optional extra: ``pip install 'crystaldos[reference]'``.
 """
 
 from crystaldos.reference.xtb import (
+    SCF_ATTEMPTS,
     ReferenceCalculationError,
     XtbResult,
     gaussian_dos,
     local_dos,
+    robust_singlepoint,
     total_dos,
     xtb_singlepoint,
 )
 
-__all__ = ["ReferenceCalculationError", "XtbResult", "gaussian_dos", "local_dos", "total_dos",
-           "xtb_singlepoint"]
+__all__ = ["SCF_ATTEMPTS", "ReferenceCalculationError", "XtbResult", "gaussian_dos", "local_dos",
+           "robust_singlepoint", "total_dos", "xtb_singlepoint"]

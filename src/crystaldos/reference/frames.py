@@ -64,6 +64,26 @@ class FrameSet:
                         self.energies[idx], self.ldos[idx], self.grid, self.trajectory[idx],
                         dict(self.recipe))
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[FrameSet]) -> FrameSet:
+        """Frames of several files of the same system and grid (e.g. trajectories labelled by
+        separate processes), in order; the recipe is the first part's, with every part's
+        ``failed_frames`` and ``scf_retries`` kept under its trajectory ids."""
+        first = parts[0]
+        for part in parts[1:]:
+            if not (np.array_equal(part.numbers, first.numbers)
+                    and np.array_equal(part.grid, first.grid)):
+                raise ValueError("frames of different systems or grids cannot be joined")
+        recipe = dict(first.recipe)
+        if len(parts) > 1:
+            recipe["parts"] = [{"trajectories": sorted(set(p.trajectory.tolist())),
+                                "failed_frames": p.recipe.get("failed_frames", {}),
+                                "scf_retries": p.recipe.get("scf_retries", {})} for p in parts]
+        return cls(first.numbers, *(np.concatenate([getattr(p, k) for p in parts])
+                                    for k in ("cells", "positions", "forces", "energies",
+                                              "ldos")),
+                   first.grid, np.concatenate([p.trajectory for p in parts]), recipe)
+
     def save(self, path: str | Path) -> Path:
         """Write atomically (temporary file, then rename)."""
         path = Path(path)

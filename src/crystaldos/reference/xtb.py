@@ -76,10 +76,12 @@ class XtbResult:
 
 def xtb_singlepoint(atoms: Any, *, method: str = "GFN2-xTB",
                     electronic_temperature: float = 300.0, max_iterations: int = 250,
-                    accuracy: float = 1.0, source: str | None = None) -> XtbResult:
+                    accuracy: float = 1.0, mixer_damping: float = 0.4,
+                    source: str | None = None) -> XtbResult:
     """Run one periodic GFN-xTB single point on an ``ase.Atoms`` (or a Crystal).
 
-    ``electronic_temperature`` in K sets the Fermi smearing of the occupations. Raises
+    ``electronic_temperature`` in K sets the Fermi smearing of the occupations;
+    ``mixer_damping`` the Broyden mixer's damping (smaller is slower but steadier). Raises
     :class:`ReferenceCalculationError` naming ``source`` (default: the formula) on failure.
     """
     if hasattr(atoms, "to_ase"):
@@ -97,6 +99,7 @@ def xtb_singlepoint(atoms: Any, *, method: str = "GFN2-xTB",
         calc.set("save-integrals", 1)
         calc.set("max-iter", max_iterations)
         calc.set("accuracy", accuracy)
+        calc.set("mixer-damping", mixer_damping)
         calc.set("temperature", electronic_temperature / KELVIN_PER_HARTREE)
         res = calc.singlepoint()
         # orbital -> shell -> atom
@@ -118,6 +121,28 @@ def xtb_singlepoint(atoms: Any, *, method: str = "GFN2-xTB",
     return XtbResult(energy=energy, forces=-gradient * HARTREE_EV / BOHR_A,
                      orbital_energies=energies, occupations=occupations, atom_weights=weights,
                      charges=charges)
+
+
+#: SCF settings tried in turn by :func:`robust_singlepoint`: (electronic temperature K, damping).
+SCF_ATTEMPTS: tuple[tuple[float, float], ...] = ((300.0, 0.4), (300.0, 0.15), (1000.0, 0.15),
+                                                 (3000.0, 0.1))
+
+
+def robust_singlepoint(atoms: Any, *, method: str = "GFN2-xTB",
+                       attempts: tuple[tuple[float, float], ...] = SCF_ATTEMPTS,
+                       source: str | None = None) -> tuple[XtbResult, int]:
+    """:func:`xtb_singlepoint` with the SCF settings of ``attempts`` tried in turn until one
+    converges (small-gap and metallic cells often need more damping or Fermi smearing).
+    Returns (result, index of the attempt that worked); raises the last failure."""
+    for k, (temperature, damping) in enumerate(attempts):
+        try:
+            return xtb_singlepoint(atoms, method=method, electronic_temperature=temperature,
+                                   mixer_damping=damping, source=source), k
+        except ReferenceCalculationError:
+            if k == len(attempts) - 1:
+                raise
+    raise ReferenceCalculationError(source or atoms.get_chemical_formula(),
+                                    "no SCF settings to try")
 
 
 def gaussian_dos(levels: np.ndarray, weights: np.ndarray, grid: np.ndarray,
