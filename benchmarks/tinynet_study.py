@@ -33,9 +33,30 @@ from crystaldos.training.tinynet import (
 )
 
 
+def markdown_tables(result: dict) -> str:
+    """Held-out tables (rows n, columns N) of local-DOS MAE and force RMSE, with the baseline."""
+    rows = result["rows"]
+    lengths = sorted({r["n"] for r in rows})
+    neighbors = sorted({r["N"] for r in rows})
+    cell = {(r["n"], r["N"]): r["test"] for r in rows}
+    base = result["baseline"]["test"]
+    out = []
+    for key, label, fmt in (("ldos_mae", "local-DOS MAE (states/eV/atom)", "{:.4f}"),
+                            ("force_rmse", "force RMSE (eV/Å)", "{:.3f}")):
+        out.append(f"{result['system']}, held-out {label}; element-mean baseline "
+                   f"{fmt.format(base[key])}\n")
+        out.append("| n \\ N | " + " | ".join(str(v) for v in neighbors) + " |")
+        out.append("|---|" + "---|" * len(neighbors))
+        for n in lengths:
+            out.append(f"| {n} | " + " | ".join(fmt.format(cell[(n, v)][key])
+                                               for v in neighbors) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("frames", type=Path, nargs="+",
+    parser.add_argument("frames", type=Path, nargs="*",
                         help="frame files of one system (joined in order)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--lengths", default="2,3,4,5,6,7,8")
@@ -49,7 +70,12 @@ def main() -> None:
     parser.add_argument("--save-models", type=Path, default=None,
                         help="folder for the L4^(2) and L6^(4) models")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--report", action="store_true",
+                        help="only print the tables of an existing --out file")
     args = parser.parse_args()
+    if args.report:
+        print(markdown_tables(json.loads(args.out.read_text())))
+        return
     torch.set_num_threads(args.threads)
     lengths = [int(v) for v in args.lengths.split(",")]
     neighbors = [int(v) for v in args.neighbors.split(",")]
@@ -99,11 +125,13 @@ def main() -> None:
                     "recipe": frames.recipe, "test": row["test"], "val": row["val"],
                     "baseline_test": baseline["test"], "epochs": len(history)})
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
+    result = {
         "system": frames.recipe.get("name"), "recipe": frames.recipe,
         "n_atoms": frames.n_atoms, "frames": {k: int(v.size) for k, v in parts.items()},
         "embedding_ms_per_frame": 1e3 * embed_s / len(frames), "baseline": baseline,
-        "settings": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
+        "settings": {k: str(v) for k, v in vars(args).items()}, "rows": rows}
+    args.out.write_text(json.dumps(result, indent=1))
+    print(markdown_tables(result))
     print(f"wrote {args.out}")
 
 
