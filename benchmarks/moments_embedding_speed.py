@@ -1,7 +1,7 @@
 """Time of the moments embedding L_n^(N) on a 160-atom BaTiO3 supercell (4 x 4 x 2 cubic cells).
 
-Prints the median of ``--repeats`` calls per (n, N) after one warm-up call. A CHGNet comparison
-belongs to the TinyNet MD benchmark (issue 6), which does not exist yet.
+Prints the median of ``--repeats`` calls per (n, N) after one warm-up call. The CHGNet comparison
+is in benchmarks/tinynet_md_speed.py (a whole MD step, same cell).
 
     OMP_NUM_THREADS=1 python benchmarks/moments_embedding_speed.py
 """

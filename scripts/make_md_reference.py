@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=181)
     parser.add_argument("--sampled", type=Path, default=None,
                         help="sampled-frames cache (default: next to --out, .frames.extxyz)")
+    parser.add_argument("--limit-per-trajectory", type=int, default=None,
+                        help="label only the first K sampled frames of each trajectory")
     parser.add_argument("--only-trajectory", type=int, default=None,
                         help="label only this trajectory's frames (to share the work between "
                              "processes: each writes its own file; the study reads several)")
@@ -78,6 +80,15 @@ def main() -> None:
         write(sampled, frames)
     if args.only_trajectory is not None:
         frames = [f for f in frames if int(f.info["trajectory"]) == args.only_trajectory]
+    if args.limit_per_trajectory is not None:
+        seen: dict[int, int] = {}
+        kept = []
+        for f in frames:
+            t = int(f.info["trajectory"])
+            seen[t] = seen.get(t, 0) + 1
+            if seen[t] <= args.limit_per_trajectory:
+                kept.append(f)
+        frames = kept
     trajectory = [int(f.info["trajectory"]) for f in frames]
     recipe = {"name": args.system, "structure": f"JARVIS {jid} x {repeat}",
               "sampler": "CHGNet 0.3.0 Langevin (ase), friction 0.02/fs",
