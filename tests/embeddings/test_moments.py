@@ -37,6 +37,13 @@ def brute_force_walks(crystal: Crystal, length: int, factor: float = 1.2) -> np.
     return out
 
 
+def jitter(crystal: Crystal, rng: np.random.Generator) -> Crystal:
+    """The crystal with every atom moved by ~0.05 Å, so no two bonds have the same length."""
+    return from_arrays(crystal.lattice, crystal.species,
+                       positions=crystal.positions + rng.normal(0, 0.05, crystal.positions.shape),
+                       validate=False)
+
+
 def simple_cubic(a: float = 2.0) -> Crystal:
     return from_arrays(np.eye(3) * a, ["Si"], positions=[[0, 0, 0]], validate=False)
 
@@ -52,10 +59,7 @@ def test_periodic_images_in_a_cell_smaller_than_the_bond_cutoff() -> None:
 def test_walk_sums_match_brute_force(length: int) -> None:
     rng = np.random.default_rng(length)
     for crystal in (rocksalt(4.6), simple_cubic(2.2)):
-        jittered = from_arrays(crystal.lattice, crystal.species,
-                               positions=crystal.positions + rng.normal(0, 0.05,
-                                                                        crystal.positions.shape),
-                               validate=False)
+        jittered = jitter(crystal, rng)
         ours = closed_walk_sums(jittered, length).sum(axis=2)[:, length - 2]
         np.testing.assert_allclose(ours, brute_force_walks(jittered, length), rtol=1e-10)
 
@@ -127,10 +131,7 @@ def brute_force_cycles(crystal: Crystal, length: int, factor: float = 1.2) -> np
 def test_simple_cycles_match_brute_force(length: int) -> None:
     rng = np.random.default_rng(10 + length)
     for crystal in (rocksalt(4.6), simple_cubic(2.2)):
-        jittered = from_arrays(crystal.lattice, crystal.species,
-                               positions=crystal.positions + rng.normal(0, 0.05,
-                                                                        crystal.positions.shape),
-                               validate=False)
+        jittered = jitter(crystal, rng)
         ours = simple_cycle_sums(jittered, length).sum(axis=2)[:, length - 2]
         np.testing.assert_allclose(ours, brute_force_cycles(jittered, length), rtol=1e-10)
 

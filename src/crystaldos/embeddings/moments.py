@@ -140,17 +140,25 @@ def _walk_graph(n_atoms: int, bonds: BondList, hops: int
     return a, decode(all_keys)[0]
 
 
+def _path_graph(crystal: Crystal, max_length: int, species: Sequence[int] | None, factor: float,
+                bonds: BondList | None) -> tuple[list[int], sparse.csr_matrix, np.ndarray]:
+    """Checked arguments of the path sums: (species list, adjacency, node atoms) on the nodes a
+    closed path of ``max_length`` bonds can reach."""
+    if max_length < 2:
+        raise ValueError("max_length must be at least 2")
+    bonds = bonded_pairs(crystal, factor) if bonds is None else bonds
+    species = sorted(set(crystal.numbers.tolist())) if species is None else list(species)
+    a, node_atom = _walk_graph(crystal.n_atoms, bonds, max_length // 2)
+    return species, a, node_atom
+
+
 def closed_walk_sums(crystal: Crystal, max_length: int, *, species: Sequence[int] | None = None,
                      factor: float = 1.2, bonds: BondList | None = None) -> np.ndarray:
     """(N, max_length - 1, S) sums of exp(-total bond length) over closed walks of length
     2..max_length from each atom, split by the species of the first atom visited (atomic numbers
     ``species``; default: the crystal's own, sorted)."""
-    if max_length < 2:
-        raise ValueError("max_length must be at least 2")
-    bonds = bonded_pairs(crystal, factor) if bonds is None else bonds
-    species = sorted(set(crystal.numbers.tolist())) if species is None else list(species)
+    species, a, node_atom = _path_graph(crystal, max_length, species, factor, bonds)
     n = crystal.n_atoms
-    a, node_atom = _walk_graph(n, bonds, max_length // 2)
     home = np.arange(n)
     first = a[home].T.tocsr()  # (nodes, N): one step from each home atom
     z = crystal.numbers[node_atom]
@@ -172,13 +180,8 @@ def simple_cycle_sums(crystal: Crystal, max_length: int, *, species: Sequence[in
     no repeated node. Raises ``ValueError`` when more than ``max_paths`` open paths would be
     kept at one length.
     """
-    if max_length < 2:
-        raise ValueError("max_length must be at least 2")
-    bonds = bonded_pairs(crystal, factor) if bonds is None else bonds
-    species = sorted(set(crystal.numbers.tolist())) if species is None else list(species)
+    species, a, node_atom = _path_graph(crystal, max_length, species, factor, bonds)
     n = crystal.n_atoms
-    a, node_atom = _walk_graph(n, bonds, max_length // 2)
-    a = a.tocsr()
     indptr, indices, data = a.indptr, a.indices, a.data
     group = np.full(crystal.numbers.max() + 1, -1)
     group[np.asarray(species)] = np.arange(len(species))
@@ -193,9 +196,8 @@ def simple_cycle_sums(crystal: Crystal, max_length: int, *, species: Sequence[in
         edge = indptr[last[rep]] + offsets
         nxt = indices[edge]
         w = weight[rep] * data[edge]
-        home = nxt == paths[rep, 0]
+        closes = nxt == paths[rep, 0]
         if length >= 2:  # length 2: out and back; longer: paths are simple, so these are cycles
-            closes = home
             first = group[crystal.numbers[node_atom[paths[rep[closes], 1]]]]
             np.add.at(out, (paths[rep[closes], 0], length - 2, first), w[closes])
         if length == max_length:

@@ -1,7 +1,7 @@
 """GFN-xTB single points through ``tblite``: energy, forces, and atom-projected orbital weights.
 
 Periodic tblite calculations sample the Gamma point only, so a smooth DOS needs a supercell.
-Units out: eV, eV/Å; positions in. Å. The atom-projected DOS uses Mulliken weights
+Units: eV, eV/Å, positions in Å. The atom-projected DOS uses Mulliken weights
 w_Ak = sum_{mu on A} C_mu,k (S C)_mu,k, which sum to 1 over atoms for every orbital k.
 """
 
