@@ -136,4 +136,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from crystaldos.errors import CrystalDosError
+
+    try:
+        main()
+    except CrystalDosError as err:  # bad input: one line naming it, no traceback
+        raise SystemExit(f"error: {err}") from None
