@@ -10,12 +10,15 @@ from crystaldos.datasets import (
     jarvis_dos_dataset,
     load_id_prop_folder,
     load_jarvis,
+    load_jarvis_edos,
+    load_jarvis_edos_sample50,
     load_jarvis_phonon_benchmark,
     load_jsonl,
+    load_mat2spec_edos,
     load_mp_phonon,
 )
 from crystaldos.errors import DatasetError
-from crystaldos.spectra import PHDOS_66, Grid
+from crystaldos.spectra import EDOS_128, EDOS_300, PHDOS_66, Grid
 from tests.conftest import rocksalt, silicon_primitive
 
 
@@ -107,3 +110,59 @@ def test_mp_phonon(shared_datasets):
     assert {k: len(v) for k, v in ds.split_ids().items()} == {"train": 1192, "val": 141,
                                                               "test": 189}
     assert ds[0].meta["mp_id"] == "mp-1000" and ds[0].crystal.formula == "BaTe"
+
+
+def test_jarvis_edos_from_cached_edos_pdos_file(tmp_path):
+    entries = [jarvis_entry(rocksalt(), "JVASP-1"), jarvis_entry(silicon_primitive(), "JVASP-2")]
+    entries[0]["edos_up"] = list(np.linspace(0.0, 0.3, 300))  # JVASP-2 keeps "na": skipped
+    write_jarvis_zip(tmp_path, "edos_pdos", entries)
+    ds = load_jarvis_edos(tmp_path, offline=True)
+    assert ds.ids == ["JVASP-1"] and ds.grid == EDOS_300 and ds.normalization == "none"
+    assert ds[0].dos[-1] == pytest.approx(0.3)
+
+
+def test_jarvis_edos_sample50(shared_datasets):
+    ds = load_jarvis_edos_sample50(shared_datasets)
+    assert len(ds) == 50 and ds.grid == EDOS_300
+    values = ds.spectra()
+    assert values.shape == (50, 300) and values.min() >= 0 and values.max() < 0.4
+    # spin-up DOS per valence electron: the occupied window holds at most about half an electron
+    occupied = values[:, :100].sum(1) * EDOS_300.step
+    assert occupied.max() < 0.6
+
+
+def write_mat2spec_folder(root, structures, values):
+    (root / "label_edos").mkdir(parents=True)
+    (root / "materials_with_edos").mkdir()
+    ids = [f"mp-{k + 1}" for k in range(len(structures))]
+    (root / "label_edos" / "mpids.csv").write_text("mpid\n" + "\n".join(ids) + "\n")
+    np.save(root / "label_edos" / "total_dos_128.npy", np.asarray(values))
+    for ident, structure in zip(ids, structures, strict=True):
+        payload = {"structure": structure.as_dict(), "material_id": ident}
+        (root / "materials_with_edos" / f"dos_{ident}.json").write_text(json.dumps(payload))
+    return ids
+
+
+def test_mat2spec_edos_layout(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    nacl = Structure(Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    si = Structure(Lattice.cubic(5.43), ["Si", "Si"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    values = np.random.default_rng(0).random((2, 128))
+    ids = write_mat2spec_folder(tmp_path, [nacl, si], values)
+    ds = load_mat2spec_edos(tmp_path)
+    assert ds.ids == ids and ds.grid == EDOS_128 and ds.grid.points[0] == -4.0
+    assert ds[0].crystal.formula == "NaCl" and np.allclose(ds[1].dos, values[1])
+    (tmp_path / "materials_with_edos" / "dos_mp-2.json").unlink()
+    with pytest.raises(DatasetError, match=r"dos_mp-2\.json: structure file of mp-2 is missing"):
+        load_mat2spec_edos(tmp_path)
+    assert load_mat2spec_edos(tmp_path, skip_missing=True).ids == ["mp-1"]
+
+
+def test_mat2spec_edos_bad_array(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    nacl = Structure(Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    write_mat2spec_folder(tmp_path, [nacl], np.zeros((1, 64)))
+    with pytest.raises(DatasetError, match=r"total_dos_128.npy: expected shape \(1, 128\)"):
+        load_mat2spec_edos(tmp_path)

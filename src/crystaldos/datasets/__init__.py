@@ -7,10 +7,13 @@ from crystaldos.datasets.jarvis import (
     jarvis_cache_file,
     jarvis_dos_dataset,
     load_jarvis,
+    load_jarvis_edos,
 )
 from crystaldos.datasets.jsonl import load_jsonl
+from crystaldos.datasets.mat2spec import load_mat2spec_edos
 from crystaldos.datasets.shared import (
     default_shared_root,
+    load_jarvis_edos_sample50,
     load_jarvis_phonon_benchmark,
     load_mp_phonon,
 )
@@ -19,6 +22,7 @@ from crystaldos.datasets.splits import apply_splits, load_splits, random_split, 
 __all__ = [
     "SPLIT_NAMES", "DOSDataset", "DOSRecord", "apply_splits", "canonical_split",
     "default_cache_dir", "default_shared_root", "jarvis_cache_file", "jarvis_dos_dataset",
-    "load_id_prop_folder", "load_jarvis", "load_jarvis_phonon_benchmark", "load_jsonl",
-    "load_mp_phonon", "load_splits", "random_split", "save_splits",
+    "load_id_prop_folder", "load_jarvis", "load_jarvis_edos", "load_jarvis_edos_sample50",
+    "load_jarvis_phonon_benchmark", "load_jsonl", "load_mat2spec_edos", "load_mp_phonon",
+    "load_splits", "random_split", "save_splits",
 ]

@@ -23,8 +23,13 @@ from crystaldos.spectra.grid import EDOS_300, PHDOS_66, Grid
 from crystaldos.structures.readers import from_jarvis_atoms
 
 #: which grid each JARVIS DOS field lives on. ``pdos_elast``: the phonon benchmark grid (66 points,
-#: -300..1000 cm^-1). ``edos_up``: 300 points taken as the ALIGNN eDOS grid (-5..10 eV); this
-#: grid is not stored in the data and is to be checked against jarvis-tools' interpolation code.
+#: -300..1000 cm^-1). ``edos_up``: the ALIGNN eDOS grid, 300 points on -5..10 eV relative to the
+#: Fermi level. Neither jarvis-tools nor the data store this grid (the figshare description says
+#: only "normalized ... with interpolated values and fixed number of bins"); the ALIGNN eDOS paper
+#: (Kaundinya et al. 2022) gives the -5..10 eV window, and the 50-entry fixture agrees with it: the
+#: gaps of its insulators open at or just below point 100 (E = 0 on this grid). Values are the
+#: spin-up DOS per valence electron: over -5..0 eV they integrate to at most 0.53 (0.50 would be
+#: a full spin-up valence band); see docs in ``load_jarvis_edos``.
 DOS_FIELDS: dict[str, Grid] = {"pdos_elast": PHDOS_66, "edos_up": EDOS_300}
 
 
@@ -101,3 +106,18 @@ def jarvis_dos_dataset(entries: list[dict[str, Any]], field: str = "pdos_elast",
             raise
         records.append(DOSRecord(ident, crystal, np.asarray(values, dtype=np.float64)))
     return DOSDataset(f"jarvis_{field}", grid, "none", records, "jarvis-figshare")
+
+
+def load_jarvis_edos(cache_dir: str | Path | None = None, *, offline: bool = False,
+                     validate: bool = True) -> DOSDataset:
+    """JARVIS ``edos_pdos`` eDOS (``edos_up``, 300 points on -5..10 eV, :data:`EDOS_300`).
+
+    ``edos_up`` is the spin-up DOS per valence electron (so twice it is the total DOS per
+    valence electron of a non-magnetic material); the data set's normalization is ``"none"``
+    because that spin-up convention is not one of crystaldos' normalizations. Downloads the
+    figshare file once into ``cache_dir`` (offline: it must be there already).
+    """
+    entries = load_jarvis("edos_pdos", cache_dir, offline=offline)
+    dataset = jarvis_dos_dataset(entries, "edos_up", EDOS_300, validate=validate)
+    dataset.name = "jarvis_edos_pdos"
+    return dataset

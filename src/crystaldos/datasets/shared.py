@@ -16,7 +16,7 @@ import numpy as np
 from crystaldos.datasets._io import iter_jsonl, read_json
 from crystaldos.datasets.base import DOSDataset, DOSRecord, canonical_split
 from crystaldos.errors import DatasetError, StructureError
-from crystaldos.spectra.grid import PHDOS_51, PHDOS_66
+from crystaldos.spectra.grid import EDOS_300, PHDOS_51, PHDOS_66
 from crystaldos.structures.readers import from_record
 
 STRUCTURE_SETS = {"dft3d": "structures_dft3d.jsonl.gz",
@@ -95,3 +95,22 @@ def load_mp_phonon(root: str | Path | None = None, *, validate: bool = True) -> 
                                  {"index": rec["index"], "mp_id": rec.get("mp_id"),
                                   "formula": rec.get("formula")}))
     return DOSDataset("mp_phonon_e3nn", PHDOS_51, "max", records, str(folder))
+
+
+def load_jarvis_edos_sample50(root: str | Path | None = None, *,
+                              validate: bool = True) -> DOSDataset:
+    """The 50-entry JARVIS eDOS fixture (``jarvis_edos_sample50``): ``edos_up`` on
+    :data:`~crystaldos.spectra.grid.EDOS_300` in JARVIS' spin-up-per-valence-electron units (see
+    :func:`crystaldos.datasets.jarvis.load_jarvis_edos`); no split."""
+    folder = Path(root or default_shared_root()) / "jarvis_edos_sample50"
+    path = folder / "edos_sample50.jsonl.gz"
+    records = []
+    for n, rec in iter_jsonl(path):
+        where = f"{path}:{n}"
+        try:
+            crystal = from_record({**rec, "id": rec["jid"]}, source=where, validate=validate)
+        except StructureError as err:
+            raise DatasetError(err.source, err.problem) from None
+        records.append(DOSRecord(str(rec["jid"]), crystal,
+                                 _spectrum(rec["edos_up"], EDOS_300.count, where)))
+    return DOSDataset("jarvis_edos_sample50", EDOS_300, "none", records, str(folder))
