@@ -268,6 +268,9 @@ def properties_command(
     gap_tolerance: Annotated[float, typer.Option(
         help="Empty below this share of the spectrum's maximum (band gaps).")] = 0.01,
     fermi_level: Annotated[float, typer.Option(help="Fermi level on the grid, eV.")] = 0.0,
+    edge_window: Annotated[float, typer.Option(
+        help="A band gap may start this far (eV) from the Fermi level (smeared band edges).")]
+    = 0.5,
 ) -> None:
     """Derive properties from each DOS: Cv, S, U, F, Debye temperature, isotope scattering and
     stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic)."""
@@ -285,7 +288,8 @@ def properties_command(
     temps = _temperatures(temperatures)
     options: dict[str, float] = ({"stability_threshold": stability_threshold}
                                  if kind == "phonon" else
-                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level})
+                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level,
+                                  "edge_window": edge_window})
     cells = None
     if structures:
         cells = load_cells(structures, on_failure=lambda m: _err(f"skipped structure {m}"))
