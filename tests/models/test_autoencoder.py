@@ -28,3 +28,20 @@ def test_ae_alignn_decodes_latent_and_trains_only_the_gnn() -> None:
     assert all(p.grad is None for p in model.autoencoder.parameters())
     missing = [n for n, p in model.gnn.named_parameters() if p.grad is None or not p.grad.any()]
     assert missing == []
+
+
+def test_autoencoder_scale_covers_spectra_above_one() -> None:
+    import numpy as np
+
+    from crystaldos.training.autoencoder import fit_autoencoder
+    from crystaldos.training.config import AutoencoderConfig
+
+    rng = np.random.default_rng(0)
+    spectra = 1.4 * rng.random((40, 20))  # per-electron eDOS reaches above 1
+    ae, _report = fit_autoencoder(spectra[:30], spectra[30:],
+                                 AutoencoderConfig(latent=4, hidden=[16], epochs=3))
+    assert ae.scale > spectra[:30].max()
+    out = ae.decode(torch.randn(8, 4) * 5)
+    assert (out > 0).all() and (out < ae.scale).all() and out.max() > 1.0
+    plain = SpectrumAutoencoder(20, latent=4, hidden=(16,))
+    assert plain.scale == 1.0

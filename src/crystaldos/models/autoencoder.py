@@ -19,13 +19,15 @@ LATENT_SIZES = (8, 12, 16, 20)
 
 
 class SpectrumAutoencoder(nn.Module):
-    """Dense autoencoder on spectra of ``n_points`` values in [0, 1] (max-normalized).
+    """Dense autoencoder on spectra of ``n_points`` values in [0, ``scale``].
 
-    encode: (B, n_points) -> (B, latent); decode: (B, latent) -> (B, n_points) in (0, 1).
+    encode: (B, n_points) -> (B, latent); decode: (B, latent) -> (B, n_points) in (0, scale).
+    ``scale`` is 1 for max-normalized spectra; for other normalizations (eDOS per valence
+    electron) the trainer sets it a little above the largest training value.
     """
 
     def __init__(self, n_points: int, latent: int = 12,
-                 hidden: tuple[int, ...] | list[int] = (128, 64)) -> None:
+                 hidden: tuple[int, ...] | list[int] = (128, 64), scale: float = 1.0) -> None:
         super().__init__()
         widths = [n_points, *hidden]
         enc: list[nn.Module] = []
@@ -39,13 +41,15 @@ class SpectrumAutoencoder(nn.Module):
             dec += [nn.Linear(a, b), nn.ReLU()]
         dec += [nn.Linear(back[-1], n_points), nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
-        self.n_points, self.latent = n_points, latent
+        if not scale > 0:
+            raise ValueError("scale must be positive")
+        self.n_points, self.latent, self.scale = n_points, latent, float(scale)
 
     def encode(self, y: torch.Tensor) -> torch.Tensor:
-        return self.encoder(y)
+        return self.encoder(y / self.scale)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+        return self.decoder(z) * self.scale
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(y))

@@ -105,7 +105,7 @@ def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, di
     n_features = int(atom_feature_table(graph.atom_features).shape[1])
     model = {**preset["model"], **config.model, "atom_features": n_features, "n_out": n_out,
              "cutoff": graph.cutoff}
-    training = preset["training"]
+    training = dict(preset["training"])  # never modify the shared preset
     for key in ("loss", "lr", "weight_decay", "batch_size"):
         value = getattr(config, key)
         if value is not None:
@@ -161,7 +161,7 @@ def train(config: TrainConfig) -> Path:
         model_class = "AELatentALIGNN"
         init_args = {"gnn": model_args,
                      "autoencoder": {"n_points": grid.count, "latent": ae_cfg.latent,
-                                     "hidden": list(ae_cfg.hidden)}}
+                                     "hidden": list(ae_cfg.hidden), "scale": ae.scale}}
         model = build_model(model_class, init_args)
         model.autoencoder.load_state_dict(ae.state_dict())  # stays frozen
 
