@@ -31,6 +31,11 @@ def _symbol_to_z() -> dict[str, int]:
     return {row["symbol"]: row["z"] for row in _table()}
 
 
+def element_entries() -> list[dict]:
+    """Every element's row of the bundled table (z, symbol, group, period, block, ...), by z."""
+    return [dict(row) for row in _table()]
+
+
 def max_atomic_number() -> int:
     """Largest atomic number the package knows (103, Lr)."""
     return len(_table())
