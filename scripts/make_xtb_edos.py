@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sigma", type=float, default=0.15, help="Gaussian smearing, eV")
     parser.add_argument("--min-length", type=float, default=7.0, help="supercell heights, Å")
-    parser.add_argument("--max-atoms", type=int, default=40, help="supercell size cap")
+    parser.add_argument("--max-atoms", type=int, default=32, help="supercell size cap")
     parser.add_argument("--assemble", type=Path, default=None,
                         help="join the shards into this crystaldos JSONL data set and stop")
     args = parser.parse_args()
