@@ -325,6 +325,92 @@ def properties_command(
 
 
 @app.command()
+def screen(
+    inputs: Inputs,
+    model: Annotated[str, typer.Option("--model", "-m", help="Bundled model name or a model "
+                                       "directory.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run directory (Parquet "
+                                         "shards); rerun the same command to resume.")],
+    properties: Annotated[bool, typer.Option(
+        "--properties/--no-properties", help="Derive the properties of each DOS.")] = True,
+    temperatures: Temperatures = "300",
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    workers: Annotated[int, typer.Option(min=1, help="Featurization processes.")] = 1,
+    backend: Annotated[str, typer.Option(help="local, dask or ray.")] = "local",
+    shard_size: Annotated[int, typer.Option(min=1, help="Rows per Parquet shard.")] = 4096,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Screen many structures: stream them through featurization and batched inference into
+    Parquet shards that survive interruption; bad structures go to the failures table."""
+    from tqdm import tqdm
+
+    from crystaldos.pretrained import load_pretrained
+    from crystaldos.screening.engine import screen as run_screen
+    from crystaldos.structures.sources import count_structures
+
+    temps = _temperatures(temperatures)
+    bundle = load_pretrained(model)
+    total = count_structures(inputs)
+    bar = tqdm(desc=f"screen ({bundle.name})", unit="struct", total=total, disable=quiet,
+               file=sys.stderr, smoothing=0.05)
+    seen = [0]
+
+    def progress(written: int, failed: int) -> None:
+        bar.update(written + failed - seen[0])
+        seen[0] = written + failed
+
+    try:
+        summary = run_screen(inputs, bundle, output, properties=properties, temperatures=temps,
+                             batch_size=batch_size, workers=workers, backend=backend,
+                             shard_size=shard_size, progress=progress)
+    finally:
+        bar.close()
+    typer.echo(f"{summary.written} rows, {summary.failed} failures written to {output} "
+               f"({summary.skipped} already done) in {summary.seconds:.1f} s, "
+               f"{summary.rate:.0f} structures/s")
+
+
+@app.command()
+def rank(
+    directory: Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")],
+    by: Annotated[str, typer.Option("--by", help="Column to sort by.")],
+    top: Annotated[int, typer.Option(min=1, help="How many rows.")] = 20,
+    ascending: Annotated[bool, typer.Option("--ascending", help="Smallest first.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the "
+                                                "shortlist: .csv, .jsonl or .parquet.")] = None,
+) -> None:
+    """Shortlist the screened structures by one property column."""
+    from crystaldos.screening.report import ranked, write_table
+
+    table = ranked(directory, by, top=top, ascending=ascending)
+    shown = [c for c in ("id", "formula", by) if c in table.column_names]
+    typer.echo("  ".join(f"{c:>16s}" for c in ["rank", *shown]))
+    for k, row in enumerate(table.select(shown).to_pylist(), start=1):
+        cells = [f"{k:>16d}"] + [f"{v:>16.4g}" if isinstance(v, float) else f"{v!s:>16s}"
+                                 for v in row.values()]
+        typer.echo("  ".join(cells))
+    if output is not None:
+        write_table(table, output)
+        typer.echo(f"{table.num_rows} rows -> {output}")
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file (default: "
+                                                "DIRECTORY/report.html).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Property for the tables and the "
+                                           "heat map (default: band gap or Cv(300 K)).")] = None,
+    top: Annotated[int, typer.Option(min=1)] = 10,
+) -> None:
+    """Write a self-contained HTML report of a screening run."""
+    from crystaldos.screening.report import write_report
+
+    path = write_report(directory, output, by=by, top=top)
+    typer.echo(f"report -> {path}")
+
+
+@app.command()
 def models() -> None:
     """List the bundled pretrained models with their grids and validation metrics."""
     from crystaldos.models.saving import read_card

@@ -8,6 +8,7 @@ JSON (a JARVIS ``atoms`` dict, a record of the shared data sets, or a list of ei
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -161,35 +162,51 @@ def _open_text(path: Path):
     return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
 
 
+def _json_line_items(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, record or StructureError) per non-empty line, read lazily: a bad line is one
+    failure, not the end of the file."""
+    name = str(path)
+    with _open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    yield f"{name}:{n}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield f"{name}:{n}", StructureError(f"{name}:{n}", f"invalid JSON: {exc}")
+
+
 def _read_json_structures(path: Path, validate: bool) -> Iterator[Crystal | StructureError]:
     name = str(path)
-    lines = _has_suffix(path.name.lower(), _JSONL_SUFFIXES)
-    try:
-        with _open_text(path) as fh:
-            if lines:
-                items = []
-                for n, line in enumerate(fh, start=1):
-                    if line.strip():
-                        try:
-                            items.append((f"{name}:{n}", json.loads(line)))
-                        except json.JSONDecodeError as exc:
-                            raise StructureError(f"{name}:{n}", f"invalid JSON: {exc}") from None
-            else:
-                data = json.load(fh)
-                seq = data if isinstance(data, list) else [data]
-                items = [(f"{name}[{k}]" if isinstance(data, list) else name, rec)
-                         for k, rec in enumerate(seq)]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StructureError(name, f"cannot be read as JSON: {exc}") from None
-    if not items:
-        raise StructureError(name, "file contains no structures")
     stem = path.name.split(".")[0]
-    for k, (where, rec) in enumerate(items):
-        default = stem if len(items) == 1 else f"{stem}#{k}"
-        try:
-            yield from_record(rec, source=where, default_id=default, validate=validate)
-        except StructureError as err:
-            yield err
+    try:
+        if _has_suffix(path.name.lower(), _JSONL_SUFFIXES):
+            items = _json_line_items(path)
+            first = next(items, None)
+            second = next(items, None)
+            if first is None:
+                raise StructureError(name, "file contains no structures")
+            single = second is None
+            stream = itertools.chain([first], [] if second is None else [second], items)
+        else:
+            with _open_text(path) as fh:
+                data = json.load(fh)
+            seq = data if isinstance(data, list) else [data]
+            if not seq:
+                raise StructureError(name, "file contains no structures")
+            single = len(seq) == 1
+            stream = iter([(f"{name}[{k}]" if isinstance(data, list) else name, rec)
+                           for k, rec in enumerate(seq)])
+        for k, (where, rec) in enumerate(stream):
+            if isinstance(rec, StructureError):
+                yield rec
+                continue
+            default = stem if single else f"{stem}#{k}"
+            try:
+                yield from_record(rec, source=where, default_id=default, validate=validate)
+            except StructureError as err:
+                yield err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError) as exc:
+        raise StructureError(name, f"cannot be read as JSON: {exc}") from None
 
 
 def _read_ase_structures(path: Path, fmt: str | None,
@@ -197,30 +214,46 @@ def _read_ase_structures(path: Path, fmt: str | None,
     import ase.io
 
     name = str(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frames = ase.io.read(path, index=":", format=fmt)
-    except KeyError as exc:  # ASE raises KeyError for unknown element symbols
-        raise StructureError(name, f"unknown element {exc.args[0]!r}") from None
-    except Exception as exc:
+
+    def failure(exc: Exception, where: str) -> StructureError:
+        if isinstance(exc, KeyError):  # ASE raises KeyError for unknown element symbols
+            return StructureError(where, f"unknown element {exc.args[0]!r}")
         detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        raise StructureError(name, f"cannot be read as {fmt or 'a structure file'} ({detail})")\
-            from None
-    if not frames:
-        raise StructureError(name, "file contains no structures")
-    stem = path.stem if path.suffix.lower() in _ASE_FORMATS else path.name
-    for k, atoms in enumerate(frames):
-        where = name if len(frames) == 1 else f"{name}#{k}"
-        ident = atoms.info.get("id")
-        if ident is None:
-            ident = stem if len(frames) == 1 else f"{stem}#{k}"
+        return StructureError(where, f"cannot be read as {fmt or 'a structure file'} ({detail})")
+
+    # frames are read lazily (flat memory for long trajectories); the first two decide the ids
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            if len(atoms) == 0:
-                raise StructureError(where, "structure has no atoms")
-            yield from_ase(atoms, id=str(ident), source=where, validate=validate)
-        except StructureError as err:
-            yield err
+            frames = ase.io.iread(path, index=":", format=fmt)
+            head = list(itertools.islice(frames, 2))
+        except Exception as exc:
+            raise failure(exc, name) from None
+        if not head:
+            raise StructureError(name, "file contains no structures")
+        single = len(head) == 1
+        stem = path.stem if path.suffix.lower() in _ASE_FORMATS else path.name
+        k = 0
+        stream = itertools.chain(head, frames)
+        while True:
+            where = name if single else f"{name}#{k}"
+            try:
+                atoms = next(stream)
+            except StopIteration:
+                return
+            except Exception as exc:  # a broken frame ends the file: later ones cannot be found
+                yield failure(exc, where)
+                return
+            ident = atoms.info.get("id")
+            if ident is None:
+                ident = stem if single else f"{stem}#{k}"
+            try:
+                if len(atoms) == 0:
+                    raise StructureError(where, "structure has no atoms")
+                yield from_ase(atoms, id=str(ident), source=where, validate=validate)
+            except StructureError as err:
+                yield err
+            k += 1
 
 
 def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | StructureError]:

@@ -7,6 +7,8 @@ stream and reading carries on; nothing is raised for per-structure problems.
 from __future__ import annotations
 
 import glob
+import gzip
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,3 +62,44 @@ def iter_inputs(inputs: Iterable[str | Path], *,
                     yield item
         except StructureError as err:
             yield StructureFailure.from_error(err)
+
+
+def _count_xyz_frames(path: Path) -> int:
+    """Frames of an (ext)xyz file, by jumping over each frame's atom lines."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    frames = 0
+    with opener(path, "rt") as handle:
+        for line in handle:
+            text = line.strip()
+            if not text:
+                continue
+            n_atoms = int(text)
+            for _ in range(n_atoms + 1):
+                next(handle)
+            frames += 1
+    return frames
+
+
+def count_structures(inputs: Iterable[str | Path]) -> int | None:
+    """How many structures (frames, records) the inputs hold, for progress bars; cheap except
+    for JSON lists, which are parsed. None when some file cannot be counted."""
+    total = 0
+    try:
+        for path in expand_paths(inputs):
+            lower = path.name.lower()
+            if lower.endswith((".jsonl", ".jsonl.gz")):
+                opener = gzip.open if lower.endswith(".gz") else open
+                with opener(path, "rt") as handle:
+                    total += sum(1 for line in handle if line.strip())
+            elif lower.endswith((".json", ".json.gz")):
+                opener = gzip.open if lower.endswith(".gz") else open
+                with opener(path, "rt") as handle:
+                    data = json.load(handle)
+                total += len(data) if isinstance(data, list) else 1
+            elif lower.endswith((".xyz", ".extxyz", ".xyz.gz", ".extxyz.gz")):
+                total += _count_xyz_frames(path)
+            else:
+                total += 1
+    except (OSError, ValueError, StopIteration, UnicodeDecodeError):
+        return None
+    return total

@@ -1,0 +1,125 @@
+"""Featurization backends: an ordered map of graph building over chunks of crystals.
+
+Every backend returns, for each chunk, the results in input order, so batches for inference are
+formed identically and every backend gives the same rows. Inference itself always runs in the
+calling process (one model, batched).
+
+* ``local``: in-process for one worker, else a ``multiprocessing`` pool (fork).
+* ``dask``: ``dask.distributed`` (``pip install 'crystaldos[cluster]'``); uses the client given,
+  else starts a local cluster with ``workers`` processes.
+* ``ray``: Ray tasks (``pip install 'crystaldos[cluster]'``); connects to a running cluster when
+  ``RAY_ADDRESS`` is set, else starts a local one with ``workers`` CPUs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from crystaldos.errors import CrystalDosError, StructureError
+from crystaldos.graphs.crystal_graph import GraphSettings, build_graph
+
+BACKENDS = ("local", "dask", "ray")
+
+
+def featurize_chunk(settings: GraphSettings, crystals: Sequence[Any]) -> list[Any]:
+    """Graphs of ``crystals``; a structure that cannot be featurized gives its reason (str)."""
+    out: list[Any] = []
+    for crystal in crystals:
+        try:
+            out.append(build_graph(crystal, settings))
+        except (StructureError, CrystalDosError, ValueError, MemoryError) as err:
+            out.append(f"featurization failed: {type(err).__name__}: {err}")
+    return out
+
+
+class Featurizer:
+    """Maps chunks of crystals to graphs on a backend; use as a context manager."""
+
+    def __init__(self, settings: GraphSettings, backend: str = "local", workers: int = 1,
+                 client: Any = None) -> None:
+        if backend not in BACKENDS:
+            raise CrystalDosError(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
+        if workers < 1:
+            raise CrystalDosError("workers must be at least 1")
+        self.settings, self.backend, self.workers, self.client = settings, backend, workers, client
+        self._pool: Any = None
+        self._owned: list[Any] = []  # dask client and cluster started here
+        self._ray_started = False
+
+    def __enter__(self) -> Featurizer:
+        if self.backend == "local" and self.workers > 1:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        elif self.backend == "dask":
+            try:
+                from dask.distributed import Client, LocalCluster
+            except ImportError:
+                raise CrystalDosError("the dask backend needs dask.distributed: "
+                                      "pip install 'crystaldos[cluster]'") from None
+            if self.client is None:
+                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+                self.client = Client(cluster)
+                self._owned += [self.client, cluster]
+        elif self.backend == "ray":
+            try:
+                import ray
+            except ImportError:
+                raise CrystalDosError("the ray backend needs ray: "
+                                      "pip install 'crystaldos[cluster]'") from None
+            if not ray.is_initialized():
+                import os
+
+                if os.environ.get("RAY_ADDRESS"):
+                    ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+                else:
+                    ray.init(num_cpus=self.workers, include_dashboard=False,
+                             log_to_driver=False)
+                self._ray_started = True
+            self._remote = ray.remote(featurize_chunk)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+        for closable in self._owned:
+            closable.close()
+        self._owned = []
+        if self._ray_started:
+            import ray
+
+            ray.shutdown()
+            self._ray_started = False
+
+    def map(self, chunks: Iterator[Sequence[Any]], ahead: int = 4) -> Iterator[list[Any]]:
+        """Featurized chunks in input order; at most ``ahead`` chunks in flight per worker."""
+        submit, fetch = self._submitter()
+        window = max(1, ahead * self.workers)
+        pending: list[Any] = []
+        for chunk in chunks:
+            pending.append(submit(chunk))
+            if len(pending) >= window:
+                yield fetch(pending.pop(0))
+        while pending:
+            yield fetch(pending.pop(0))
+
+    def _submitter(self) -> tuple[Callable[[Sequence[Any]], Any], Callable[[Any], list[Any]]]:
+        settings = self.settings
+        if self.backend == "local" and self._pool is None:
+            return (lambda chunk: featurize_chunk(settings, chunk)), (lambda result: result)
+        if self.backend == "local":
+            pool = self._pool
+            return ((lambda chunk: pool.apply_async(featurize_chunk, (settings, list(chunk)))),
+                    (lambda handle: handle.get()))
+        if self.backend == "dask":
+            client = self.client
+            return ((lambda chunk: client.submit(featurize_chunk, settings, list(chunk),
+                                                 pure=False)),
+                    (lambda future: future.result()))
+        import ray
+
+        remote = self._remote
+        return (lambda chunk: remote.remote(settings, list(chunk))), (lambda ref: ray.get(ref))

@@ -1,0 +1,190 @@
+"""Screening output that survives anything: Parquet shards committed by an atomic rename.
+
+A run directory holds::
+
+    screen.json                 what was run (model, grid, columns); a rerun must match it
+    rows-00000.parquet ...      result rows, one shard per flush
+    failures-00000.parquet ...  structures that could not be screened: key, id, file, reason
+
+Each shard is written to a hidden temporary file, flushed to disk and renamed into place, so a
+shard either exists complete or not at all. The *key* of a structure (its source: file, file:line,
+file[k] or file#frame) is unique per input item; the keys in the shards are the record of what is
+finished. A rerun reads that record, skips finished keys and deletes temporary files left by a
+killed run, so rows are never duplicated or lost: everything not yet in a shard is simply redone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crystaldos.errors import CrystalDosError
+
+META_FILE = "screen.json"
+ROW_PREFIX = "rows-"
+FAILURE_PREFIX = "failures-"
+FAILURE_COLUMNS = ("key", "id", "file", "reason")
+
+
+class ScreenStoreError(CrystalDosError):
+    """A run directory that cannot be resumed (other settings, unreadable shard)."""
+
+
+def _arrow_type(kind: str) -> Any:
+    import pyarrow as pa
+
+    return {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
+            "bool": pa.bool_()}[kind]
+
+
+def _atomic_write_table(table: Any, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself reaches the disk
+    finally:
+        os.close(directory)
+
+
+class ScreenStore:
+    """Rows and failures of one screening run in ``directory`` (see the module docstring).
+
+    ``meta`` describes the run; it is written on first use and must equal the stored one on
+    resume. ``columns`` maps property columns to ``str``/``int``/``float``/``bool``; every row
+    also has ``key``, ``id``, ``formula``, ``n_atoms`` and ``dos`` (list of float32).
+    """
+
+    def __init__(self, directory: str | Path, meta: Mapping[str, Any],
+                 columns: Mapping[str, str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.columns = dict(columns)
+        meta_path = self.directory / META_FILE
+        meta = json.loads(json.dumps(dict(meta)))  # plain JSON types, comparable after reload
+        if meta_path.exists():
+            try:
+                stored = json.loads(meta_path.read_text())
+            except json.JSONDecodeError as err:
+                raise ScreenStoreError(f"{meta_path}: unreadable run description: {err}") from None
+            if stored != meta:
+                changed = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
+                raise ScreenStoreError(
+                    f"{self.directory}: holds a run with other settings ({', '.join(changed)} "
+                    "differ); use a new output directory or the same settings to resume")
+        else:
+            tmp = meta_path.with_name(f".{META_FILE}.tmp")
+            tmp.write_text(json.dumps(meta, indent=1) + "\n")
+            os.replace(tmp, meta_path)
+        self.meta = meta
+        for leftover in self.directory.glob(".*.tmp"):
+            leftover.unlink()
+        self._next = 1 + max((int(p.stem.split("-")[1]) for p in self._shards("")), default=-1)
+        self._rows: list[dict[str, Any]] = []
+        self._failures: list[dict[str, Any]] = []
+
+    def _shards(self, prefix: str) -> list[Path]:
+        return sorted(p for p in self.directory.glob(f"{prefix}*.parquet")
+                      if p.name.startswith((ROW_PREFIX, FAILURE_PREFIX)))
+
+    def finished_keys(self) -> set[str]:
+        """Keys of every structure already written (rows and failures)."""
+        import pyarrow.parquet as pq
+
+        keys: set[str] = set()
+        for path in self._shards(""):
+            try:
+                keys.update(pq.read_table(path, columns=["key"]).column("key").to_pylist())
+            except Exception as err:
+                raise ScreenStoreError(f"{path}: unreadable shard ({type(err).__name__}: {err}); "
+                                       "move it away to recompute its structures") from None
+        return keys
+
+    @property
+    def pending(self) -> int:
+        return len(self._rows) + len(self._failures)
+
+    def add_row(self, row: Mapping[str, Any]) -> None:
+        self._rows.append(dict(row))
+
+    def add_failure(self, key: str, ident: str, file: str, reason: str) -> None:
+        self._failures.append({"key": key, "id": ident, "file": file, "reason": reason})
+
+    def _row_schema(self) -> Any:
+        import pyarrow as pa
+
+        fields = [pa.field("key", pa.string()), pa.field("id", pa.string()),
+                  pa.field("formula", pa.string()), pa.field("n_atoms", pa.int64()),
+                  pa.field("dos", pa.list_(pa.float32()))]
+        fields += [pa.field(name, _arrow_type(kind)) for name, kind in self.columns.items()
+                   if name not in {"key", "id", "formula", "n_atoms", "dos"}]
+        return pa.schema(fields)
+
+    def flush(self) -> None:
+        """Commit the pending rows and failures as new shards (atomically)."""
+        import pyarrow as pa
+
+        if self._rows:
+            schema = self._row_schema()
+            data = {f.name: [_plain(r.get(f.name)) for r in self._rows] for f in schema}
+            table = pa.Table.from_pydict(data, schema=schema)
+            _atomic_write_table(table, self.directory / f"{ROW_PREFIX}{self._next:05d}.parquet")
+            self._next += 1
+            self._rows = []
+        if self._failures:
+            table = pa.Table.from_pydict({c: [f[c] for f in self._failures]
+                                          for c in FAILURE_COLUMNS})
+            _atomic_write_table(table,
+                                self.directory / f"{FAILURE_PREFIX}{self._next:05d}.parquet")
+            self._next += 1
+            self._failures = []
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32).tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def shard_paths(directory: str | Path, kind: str = "rows") -> list[Path]:
+    """The committed shards of a run: ``kind`` is ``rows`` or ``failures``."""
+    prefix = {"rows": ROW_PREFIX, "failures": FAILURE_PREFIX}[kind]
+    return sorted(Path(directory).glob(f"{prefix}*.parquet"))
+
+
+def read_table(directory: str | Path, kind: str = "rows", columns: Sequence[str] | None = None):
+    """All committed shards of a run as one pyarrow Table (empty when there are none)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = shard_paths(directory, kind)
+    if not Path(directory, META_FILE).exists():
+        raise ScreenStoreError(f"{directory}: not a screening output (no {META_FILE})")
+    if not paths:
+        names = list(columns or (FAILURE_COLUMNS if kind == "failures" else ("key", "id")))
+        return pa.table({c: pa.array([], pa.string()) for c in names})
+    return pa.concat_tables([pq.read_table(p, columns=list(columns) if columns else None)
+                             for p in paths])
+
+
+def iter_rows(directory: str | Path, columns: Sequence[str] | None = None,
+              ) -> Iterator[dict[str, Any]]:
+    """Rows of a run one shard at a time (memory bounded by one shard)."""
+    import pyarrow.parquet as pq
+
+    for path in shard_paths(directory, "rows"):
+        yield from pq.read_table(path, columns=list(columns) if columns else None).to_pylist()
