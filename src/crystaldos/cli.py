@@ -18,6 +18,8 @@ app = typer.Typer(name="crystaldos", add_completion=False, no_args_is_help=True,
 
 Inputs = Annotated[list[str], typer.Argument(help="Structure files, directories or globs "
                                                   "(CIF, POSCAR, extxyz, JSON, JSON lines).")]
+RunDirectory = Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")]
+Ascending = Annotated[bool, typer.Option("--ascending", help="Smallest first.")]
 
 
 def _err(message: str) -> None:
@@ -372,10 +374,10 @@ def screen(
 
 @app.command()
 def rank(
-    directory: Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")],
+    directory: RunDirectory,
     by: Annotated[str, typer.Option("--by", help="Column to sort by.")],
     top: Annotated[int, typer.Option(min=1, help="How many rows.")] = 20,
-    ascending: Annotated[bool, typer.Option("--ascending", help="Smallest first.")] = False,
+    ascending: Ascending = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the "
                                                 "shortlist: .csv, .jsonl or .parquet.")] = None,
 ) -> None:
@@ -396,7 +398,7 @@ def rank(
 
 @app.command()
 def report(
-    directory: Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")],
+    directory: RunDirectory,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file (default: "
                                                 "DIRECTORY/report.html).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Property for the tables and the "
@@ -408,6 +410,50 @@ def report(
 
     path = write_report(directory, output, by=by, top=top)
     typer.echo(f"report -> {path}")
+
+
+@app.command()
+def verify(
+    directory: RunDirectory,
+    by: Annotated[str, typer.Option("--by", help="Column that ranks the shortlist.")],
+    top: Annotated[int, typer.Option(min=1, help="How many structures to verify.")] = 5,
+    ascending: Ascending = False,
+) -> None:
+    """Compute reference spectra for a shortlist (phonons: phonopy + CHGNet; electrons:
+    GFN2-xTB) and put them beside the predictions: DIRECTORY/verify.parquet and verify.png."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crystaldos.screening.report import ranked
+    from crystaldos.screening.store import META_FILE, iter_rows
+    from crystaldos.screening.verify import (
+        CHGNET_NOTE,
+        XTB_NOTE,
+        plot_verification,
+        verify_shortlist,
+    )
+    from crystaldos.spectra.grid import ELECTRONIC, Grid
+
+    meta = json.loads((directory / META_FILE).read_text())
+    grid = Grid.from_dict(meta["grid"])
+    note = XTB_NOTE if grid.kind == ELECTRONIC else CHGNET_NOTE
+    typer.echo(note)
+    keys = ranked(directory, by, top=top, ascending=ascending).column("key").to_pylist()
+    wanted = set(keys)
+    rows = {r["key"]: r for r in iter_rows(directory) if r["key"] in wanted}
+    shortlist = [rows[k] for k in keys]
+    checked = verify_shortlist(shortlist, grid, meta["normalization"],
+                               on_failure=lambda key, why: _err(f"no reference for {key}: {why}"))
+    if not checked:
+        raise CrystalDosError(f"{directory}: no structure of the shortlist could be verified")
+    pq.write_table(pa.Table.from_pylist(checked), directory / "verify.parquet")
+    plot_verification(checked, grid, directory / "verify.png", note)
+    for row in checked:
+        typer.echo(f"{row['id']:>20s}  {row.get('formula', '')!s:>14s}  {by} "
+                   f"{row.get(by)!s:>10.8s}  MAE(predicted, reference) {row['mae']:.4f}")
+    typer.echo(f"{len(checked)} verified -> {directory / 'verify.parquet'}, verify.png")
 
 
 @app.command()

@@ -103,3 +103,24 @@ def count_structures(inputs: Iterable[str | Path]) -> int | None:
     except (OSError, ValueError, StopIteration, UnicodeDecodeError):
         return None
     return total
+
+
+def structure_from_key(key: str, *, validate: bool = True) -> Crystal:
+    """Re-read one structure by its source key (``file``, ``file:line``, ``file[k]`` or
+    ``file#frame``, as screening and prediction outputs record it)."""
+    candidates = [key]
+    for sep in ("#", "[", ":"):
+        if sep in key:
+            candidates.append(key[:key.rindex(sep)])
+    for name in candidates:
+        path = Path(name)
+        if not path.is_file():
+            continue
+        for item in iter_file(path, validate=validate):
+            if isinstance(item, StructureError):
+                if item.source == key:
+                    raise item
+                continue
+            if item.source == key:
+                return item
+    raise StructureError(key, "no structure with this key (file moved or changed?)")

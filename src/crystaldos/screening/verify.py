@@ -1,0 +1,138 @@
+"""Verify a shortlist with a more accurate method: phonon DOS from phonopy finite displacements
+with the CHGNet universal potential (its weights ship in the ``chgnet`` wheel, so this runs
+offline), or the electronic DOS from GFN2-xTB. Needs ``pip install 'crystaldos[reference]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crystaldos.errors import CrystalDosError, StructureError
+from crystaldos.evaluation.metrics import mae_per_spectrum
+from crystaldos.spectra.grid import ELECTRONIC, Grid
+from crystaldos.spectra.normalize import normalize
+from crystaldos.spectra.resample import smear_levels
+from crystaldos.structures.crystal import Crystal
+from crystaldos.structures.sources import structure_from_key
+
+#: printed with every phonon verification: what the reference is and is not.
+CHGNET_NOTE = ("Reference: phonopy finite displacements with CHGNet, a universal potential "
+               "trained on Materials Project PBE(+U) relaxations. Such potentials are softer "
+               "than DFT (phonon frequencies come out systematically low), so the reference is "
+               "a sanity check of shape and stability, not a DFT phonon DOS.")
+XTB_NOTE = ("Reference: GFN2-xTB at the Gamma point of a supercell (tight binding, not DFT: "
+            "gaps and band widths differ from PBE).")
+
+
+def supercell_matrix(crystal: Crystal, min_length: float = 8.0, max_atoms: int = 200,
+                     ) -> np.ndarray:
+    """Diagonal supercell with every height at least ``min_length`` Å (within ``max_atoms``)."""
+    from crystaldos.reference.edos import supercell_repeats
+
+    return np.diag(supercell_repeats(crystal.lattice, min_length, max_atoms, crystal.n_atoms))
+
+
+def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
+                      min_length: float = 8.0, max_atoms: int = 200, mesh: int = 16,
+                      displacement: float = 0.01) -> np.ndarray:
+    """(count,) phonon DOS of ``crystal`` on ``grid`` (states per grid unit per cell, 3N modes
+    in total): phonopy displacements, forces from ``calculator`` (default: pretrained CHGNet),
+    mode frequencies on a ``mesh``^3 q-mesh smeared by half a grid step."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    if calculator is None:
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        calculator = CHGNetCalculator(model=CHGNet.load(verbose=False), use_device="cpu")
+    unit = PhonopyAtoms(symbols=list(crystal.species), cell=crystal.lattice,
+                        scaled_positions=crystal.frac_coords)
+    # identity primitive matrix: the DOS is per input cell (3N modes), as the predictions are
+    phonon = Phonopy(unit, supercell_matrix=supercell_matrix(crystal, min_length, max_atoms),
+                     primitive_matrix=np.eye(3))
+    phonon.generate_displacements(distance=displacement)
+    forces = []
+    import ase
+
+    for cell in phonon.supercells_with_displacements:
+        atoms = ase.Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions,
+                          pbc=True)
+        atoms.calc = calculator
+        forces.append(np.asarray(atoms.get_forces()))
+    phonon.forces = forces
+    phonon.produce_force_constants()
+    phonon.run_mesh([mesh] * 3, is_gamma_center=True)
+    mesh_dict = phonon.get_mesh_dict()
+    thz = np.asarray(mesh_dict["frequencies"])  # (nq, 3N) THz, negative = imaginary
+    weights = np.asarray(mesh_dict["weights"], dtype=np.float64)
+    per_unit = grid.converted("THz").step / grid.step  # THz per grid unit, inverted below
+    levels = thz / per_unit  # in the grid's unit
+    mode_weights = np.repeat(weights / weights.sum(), thz.shape[1])
+    return smear_levels(levels.reshape(-1), grid, 0.5 * grid.step, mode_weights)
+
+
+def verify_shortlist(rows: list[dict[str, Any]], grid: Grid, normalization: str, *,
+                     on_failure: Callable[[str, str], None] | None = None,
+                     calculator: Any = None) -> list[dict[str, Any]]:
+    """Reference DOS for each row (needs ``key`` and ``dos``), in the run's normalization.
+    Returns rows with ``reference`` (list), ``mae`` and ``reference_method``; structures whose
+    reference fails go to ``on_failure(key, reason)``."""
+    out = []
+    for row in rows:
+        try:
+            crystal = structure_from_key(row["key"])
+            if grid.kind == ELECTRONIC:
+                from crystaldos.reference.edos import xtb_edos
+
+                ref = xtb_edos(crystal, grid=grid).per_electron()
+                method = "GFN2-xTB (Gamma supercell)"
+                if normalization != "valence":
+                    ref = normalize(ref, grid, normalization)[0]
+            else:
+                ref = chgnet_phonon_dos(crystal, grid, calculator=calculator)
+                method = "phonopy + CHGNet"
+                if normalization != "none":  # the reference holds 3N modes per cell already
+                    ref = normalize(ref, grid, normalization, n_atoms=crystal.n_atoms)[0]
+        except (CrystalDosError, StructureError, ValueError, RuntimeError) as err:
+            if on_failure is None:
+                raise
+            on_failure(row["key"], f"{type(err).__name__}: {err}")
+            continue
+        pred = np.asarray(row["dos"], dtype=np.float64)
+        out.append({**{k: v for k, v in row.items() if k != "dos"}, "predicted": pred.tolist(),
+                    "reference": ref.tolist(), "reference_method": method,
+                    "mae": float(mae_per_spectrum(pred[None], ref[None])[0])})
+    return out
+
+
+def plot_verification(rows: list[dict[str, Any]], grid: Grid, path: str | Path,
+                      note: str) -> Path:
+    """Predicted beside reference DOS, one panel per structure, with ``note`` as caption."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(rows)
+    cols = min(n, 4)
+    nrows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.6 * nrows + 0.6),
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, rows, strict=False):
+        ax.plot(grid.points, row["reference"], color="black", label="reference")
+        ax.plot(grid.points, row["predicted"], label="predicted")
+        ax.set_title(f"{row.get('id')} ({row.get('formula')}), MAE {row['mae']:.3f}", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    fig.text(0.01, 0.005, note, fontsize=7, wrap=True)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
