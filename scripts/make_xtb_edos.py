@@ -121,7 +121,29 @@ def assemble(args: argparse.Namespace) -> None:
                 "dos": np.round(dos, 6).tolist(),
                 "meta": {"set": r["set"], "formula": r["formula"], "xtb_gap": r["gap"],
                          "n_valence_xtb": r["n_valence"]}}, separators=(",", ":")) + "\n")
+    failures = [json.loads(line) for path in sorted(args.out.glob("failures-shard*.jsonl"))
+                for line in path.read_text().splitlines() if line.strip()]
+    seconds = np.array([r["seconds"] for r in rows])
+    lost = sum(f["seconds"] for f in failures)
+    atoms = np.array([len(r["species"]) * np.prod(r["repeats"]) for r in rows])
+    sets = sorted({r["set"] for r in rows})
+    by_set = {name: sum(r["set"] == name for r in rows) for name in sets}
+    reasons: dict[str, int] = {}
+    for f in failures:
+        reason = f["reason"].split(" in ")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    summary = {"spectra": len(rows), "by_set": by_set, "failures": len(failures),
+               "failure_reasons": reasons,
+               "split": {s: sum(v == s for v in split.values()) for s in ("train", "val", "test")},
+               "seconds_per_spectrum_mean": float(seconds.mean()),
+               "seconds_per_spectrum_median": float(np.median(seconds)),
+               "supercell_atoms_median": float(np.median(atoms)),
+               "core_hours_total": float((seconds.sum() + lost) / 3600),
+               "core_hours_on_failures": float(lost / 3600),
+               "share_gap_below_0.1_eV": float(np.mean([r["gap"] < 0.1 for r in rows]))}
+    target.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(f"{len(rows)} spectra -> {target}")
+    print(json.dumps(summary))
 
 
 def main() -> None:
