@@ -171,3 +171,14 @@ def test_ten_thousand_with_corrupt_entries_and_a_sigkill(tiny_model_dir: Path,
     np.testing.assert_allclose(np.stack(a["dos"]), np.stack(b["dos"]), atol=1e-5)
     failures = read_table(tmp_path / "killed", "failures").to_pandas()
     assert len(failures) == bad and failures["key"].is_unique
+
+
+def test_a_cell_of_a_thousand_atoms_is_screened(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from tests.conftest import rocksalt
+
+    big = rocksalt().to_ase().repeat((5, 5, 5))  # 1,000 atoms
+    big.write(tmp_path / "big.extxyz")
+    summary = screen([str(tmp_path / "big.extxyz")], load_model(tiny_model_dir), tmp_path / "run")
+    assert summary.written == 1
+    row = read_table(tmp_path / "run").to_pylist()[0]
+    assert row["n_atoms"] == 1000 and row["formula"] == "Na500Cl500" and len(row["dos"]) == 51
