@@ -27,7 +27,8 @@ def test_count_and_keys_round_trip(tmp_path) -> None:
     items = list(iter_inputs([folder]))
     assert len(items) == 9
     bad = [i for i in items if not hasattr(i, "lattice")]
-    assert len(bad) == 1 and bad[0].source.endswith("set.jsonl:2") and "invalid JSON" in bad[0].reason
+    assert len(bad) == 1 and bad[0].source.endswith("set.jsonl:2")
+    assert "invalid JSON" in bad[0].reason
     for item in items:
         if item in bad:
             with pytest.raises(StructureError, match="invalid JSON"):
