@@ -89,6 +89,45 @@ def histogram_figure(values: np.ndarray, path: Path, xlabel: str, quartiles: boo
     plt.close(fig)
 
 
+def bar_figure(by_group: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(by_group)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.bar(x - 0.2, [by_group[n]["mae"] for n in names], 0.4, label="model")
+    ax.bar(x + 0.2, [by_group[n]["mean_spectrum_mae"] for n in names], 0.4,
+           label="mean spectrum", color="grey")
+    ax.set_xticks(x, [f"{n}\n(n={by_group[n]['n']})" for n in names], fontsize=7)
+    ax.set_ylabel("mean per-material MAE")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def frequency_figure(points: dict, path: Path) -> None:
+    """Per element: (training materials containing it, mean test MAE of materials with it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for symbol, (count, error) in points.items():
+        ax.scatter(max(count, 0.8), error, s=8, color="tab:blue")
+        ax.annotate(symbol, (max(count, 0.8), error), fontsize=6)
+    ax.set_xscale("log")
+    ax.set_xlabel("training materials containing the element")
+    ax.set_ylabel("mean test MAE of materials with it")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def parity_figure(pred: np.ndarray, true: np.ndarray, path: Path, label: str) -> None:
     import matplotlib
 
@@ -195,6 +234,8 @@ def main() -> None:
             "mean_spectrum_mae": float(np.mean([b for _, b in v]))}
         for s, v in sorted(by_system.items(), key=lambda kv: -len(kv[1]))}
 
+    bar_figure(results["by_crystal_system"], args.out / "mae_by_crystal_system.png")
+
     freq = Counter(sym for c in train_x for sym in set(c.species))
     min_freq = np.array([min(freq.get(s, 0) for s in set(c.species)) for c in test_x])
     bins = [0, 10, 30, 100, 300, 10**9]
@@ -209,6 +250,9 @@ def main() -> None:
     from scipy.stats import spearmanr
 
     results["element_frequency_spearman"] = float(spearmanr(min_freq, per).statistic)
+    element_errors = element_means([c.species for c in test_x], per)
+    frequency_figure({s: (freq.get(s, 0), m) for s, (m, _) in element_errors.items()},
+                     args.out / "mae_vs_element_frequency.png")
 
     efermi = {name: np.array([dos_at_energy(grid, y, 0.0) for y in p])
               for name, p in preds.items()}

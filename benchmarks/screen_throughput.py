@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--alignn-limit", type=int, default=None,
                         help="time alignn on the first K structures only")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write crystaldos' run directory here and keep it (for a report)")
     parser.add_argument("--output", default=str(Path(__file__).with_name(
         "results_screen_throughput.json")))
     args = parser.parse_args()
@@ -119,7 +121,10 @@ def main() -> None:
     files = shared_files()
     work = Path(tempfile.mkdtemp(prefix="screen-bench-"))
     try:
-        ours = run_ours(files, args.model, args.workers, args.batch_size, work / "ours")
+        if args.keep is not None and args.keep.exists():
+            parser.error(f"--keep {args.keep} exists; a resumed run would time nothing")
+        ours = run_ours(files, args.model, args.workers, args.batch_size,
+                        args.keep or work / "ours")
         print(f"crystaldos screen ({args.model}, {args.workers} workers): "
               f"{ours['structures']} structures in {ours['seconds']:.1f} s = "
               f"{ours['structures_per_s']:.0f} structures/s ({ours['failures']} failures)")
