@@ -182,3 +182,22 @@ def test_a_cell_of_a_thousand_atoms_is_screened(tiny_model_dir: Path, tmp_path: 
     assert summary.written == 1
     row = read_table(tmp_path / "run").to_pylist()[0]
     assert row["n_atoms"] == 1000 and row["formula"] == "Na500Cl500" and len(row["dos"]) == 51
+
+
+def test_workers_do_not_hang_when_the_parent_runs_torch_threads(tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    path, _ = jsonl_inputs(tmp_path / "in.jsonl", 40)
+    script = (
+        "import torch\n"
+        "torch.set_num_threads(2)\n"
+        "torch.ones(500, 500) @ torch.ones(500, 500)\n"  # the parent's thread pool is running
+        "from crystaldos.models.saving import load_model\n"
+        "from crystaldos.screening import screen\n"
+        f"s = screen([{str(path)!r}], load_model({str(tiny_model_dir)!r}), "
+        f"{str(tmp_path / 'out')!r}, workers=2, properties=False)\n"
+        "print(s.written)\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "40"

@@ -4,7 +4,9 @@ Every backend returns, for each chunk, the results in input order, so batches fo
 formed identically and every backend gives the same rows. Inference itself always runs in the
 calling process (one model, batched).
 
-* ``local``: in-process for one worker, else a ``multiprocessing`` pool (fork).
+* ``local``: in-process for one worker, else a forked ``multiprocessing`` pool whose processes
+  use one torch thread each (a forked child that enters the parent's OpenMP thread pool hangs;
+  with one thread it never does).
 * ``dask``: ``dask.distributed`` (``pip install 'crystaldos[cluster]'``); uses the client given,
   else starts a local cluster with ``workers`` processes.
 * ``ray``: Ray tasks (``pip install 'crystaldos[cluster]'``); connects to a running cluster when
@@ -33,6 +35,14 @@ def featurize_chunk(settings: GraphSettings, crystals: Sequence[Any]) -> list[An
     return out
 
 
+def _one_thread() -> None:
+    """Pool initializer: one torch thread per forked process, so that no child ever enters the
+    OpenMP pool it inherited from the parent (that hangs)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 class Featurizer:
     """Maps chunks of crystals to graphs on a backend; use as a context manager."""
 
@@ -51,7 +61,8 @@ class Featurizer:
         if self.backend == "local" and self.workers > 1:
             import multiprocessing
 
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self._pool = multiprocessing.get_context("fork").Pool(
+                self.workers, initializer=_one_thread)
         elif self.backend == "dask":
             try:
                 from dask.distributed import Client, LocalCluster
