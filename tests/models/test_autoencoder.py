@@ -45,3 +45,15 @@ def test_autoencoder_scale_covers_spectra_above_one() -> None:
     assert (out > 0).all() and (out < ae.scale).all() and out.max() > 1.0
     plain = SpectrumAutoencoder(20, latent=4, hidden=(16,))
     assert plain.scale == 1.0
+
+
+def test_standardized_autoencoder_starts_at_the_mean_and_round_trips() -> None:
+    spectra = torch.rand(30, 20) * 0.2
+    ae = SpectrumAutoencoder(20, latent=4, hidden=(16,), scale=1.0, standardize=True)
+    ae.set_statistics(spectra)
+    start = torch.sigmoid(ae.decoder[-2].bias) * ae.scale
+    torch.testing.assert_close(start, spectra.mean(0), atol=1e-5, rtol=1e-4)
+    assert {"input_mean", "input_std"} <= set(ae.state_dict())
+    copy = SpectrumAutoencoder(20, latent=4, hidden=(16,), scale=1.0, standardize=True)
+    copy.load_state_dict(ae.state_dict())
+    torch.testing.assert_close(copy.encode(spectra), ae.encode(spectra))

@@ -27,7 +27,8 @@ class SpectrumAutoencoder(nn.Module):
     """
 
     def __init__(self, n_points: int, latent: int = 12,
-                 hidden: tuple[int, ...] | list[int] = (128, 64), scale: float = 1.0) -> None:
+                 hidden: tuple[int, ...] | list[int] = (128, 64), scale: float = 1.0,
+                 standardize: bool = False) -> None:
         super().__init__()
         widths = [n_points, *hidden]
         enc: list[nn.Module] = []
@@ -44,8 +45,27 @@ class SpectrumAutoencoder(nn.Module):
         if not scale > 0:
             raise ValueError("scale must be positive")
         self.n_points, self.latent, self.scale = n_points, latent, float(scale)
+        self.standardize = bool(standardize)
+        if self.standardize:  # per-point input statistics, set by set_statistics
+            self.register_buffer("input_mean", torch.zeros(n_points))
+            self.register_buffer("input_std", torch.ones(n_points))
+
+    @torch.no_grad()
+    def set_statistics(self, spectra: torch.Tensor) -> None:
+        """Fit the input standardization (when enabled) to (n, n_points) training spectra and
+        start the decoder at their mean spectrum. Without the latter, MSE training on spiky
+        spectra that are mostly near zero often collapses to a zero output, where the sigmoid
+        no longer passes gradients (seen on the xTB eDOS set at latent 12 and 16)."""
+        mean = spectra.mean(0)
+        if self.standardize:
+            self.input_mean.copy_(mean)
+            self.input_std.copy_(spectra.std(0) + 1e-3 * float(spectra.abs().max()))
+        p = (mean / self.scale).clamp(1e-4, 1 - 1e-4)
+        self.decoder[-2].bias.copy_(torch.log(p) - torch.log1p(-p))
 
     def encode(self, y: torch.Tensor) -> torch.Tensor:
+        if self.standardize:
+            return self.encoder((y - self.input_mean) / self.input_std)
         return self.encoder(y / self.scale)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

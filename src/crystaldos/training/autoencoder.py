@@ -19,7 +19,9 @@ def fit_autoencoder(train: np.ndarray, val: np.ndarray, config: AutoencoderConfi
     # max-normalized spectra keep scale 1; others get 10 % headroom over the training maximum
     peak = float(x_train.max())
     scale = 1.0 if peak <= 1.0 else 1.1 * peak
-    ae = SpectrumAutoencoder(x_train.shape[1], config.latent, tuple(config.hidden), scale=scale)
+    ae = SpectrumAutoencoder(x_train.shape[1], config.latent, tuple(config.hidden), scale=scale,
+                             standardize=True)
+    ae.set_statistics(x_train)
     opt = torch.optim.AdamW(ae.parameters(), lr=config.lr, weight_decay=1e-5)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     gen = torch.Generator().manual_seed(seed)

@@ -161,7 +161,8 @@ def train(config: TrainConfig) -> Path:
         model_class = "AELatentALIGNN"
         init_args = {"gnn": model_args,
                      "autoencoder": {"n_points": grid.count, "latent": ae_cfg.latent,
-                                     "hidden": list(ae_cfg.hidden), "scale": ae.scale}}
+                                     "hidden": list(ae_cfg.hidden), "scale": ae.scale,
+                                     "standardize": ae.standardize}}
         model = build_model(model_class, init_args)
         model.autoencoder.load_state_dict(ae.state_dict())  # stays frozen
 
