@@ -11,8 +11,10 @@ from crystaldos.pretrained import PRETRAINED_DIR, bundled_models, load_pretraine
 from tests.conftest import rocksalt
 
 runner = CliRunner()
-BUNDLED = {"jarvis-phdos": 66, "mp-phdos": 51, "mp-phdos-xtal2dos": 51}
-NORMALIZATION = {"jarvis-phdos": "max", "mp-phdos": "max", "mp-phdos-xtal2dos": "sum"}
+BUNDLED = {"jarvis-phdos": 66, "mp-phdos": 51, "mp-phdos-xtal2dos": 51, "xtb-edos": 300}
+NORMALIZATION = {"jarvis-phdos": "max", "mp-phdos": "max", "mp-phdos-xtal2dos": "sum",
+                 "xtb-edos": "valence"}
+UNIT = {"xtb-edos": "eV"}
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
@@ -38,7 +40,8 @@ def test_predict_with_bundled_model_from_a_cif(name: str, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     rec = json.loads(out.read_text())
     assert rec["id"] == "NaCl" and len(rec["dos"]) == BUNDLED[name]
-    assert rec["grid"]["count"] == BUNDLED[name] and rec["grid"]["unit"] == "cm^-1"
+    assert rec["grid"]["count"] == BUNDLED[name]
+    assert rec["grid"]["unit"] == UNIT.get(name, "cm^-1")
     assert max(rec["dos"]) > 0
 
 
@@ -54,3 +57,19 @@ def test_aliases_resolve_to_the_same_model() -> None:
     models = bundled_models()
     assert models["jarvis-phdos-v1"] == models["jarvis-phdos"]
     assert load_pretrained("mp-phdos").grid.count == 51
+
+
+def test_xtb_edos_gives_band_gaps_from_the_command_line(tmp_path: Path) -> None:
+    cif = tmp_path / "NaCl.cif"
+    rocksalt().to_ase().write(cif)
+    pred = tmp_path / "pred.jsonl"
+    assert runner.invoke(app, ["predict", "--model", "xtb-edos", str(cif), "-o", str(pred),
+                               "-q"]).exit_code == 0
+    table = tmp_path / "props.csv"
+    result = runner.invoke(app, ["properties", str(pred), "--kind", "electronic", "-o",
+                                 str(table)])
+    assert result.exit_code == 0, result.output
+    header, row = table.read_text().splitlines()[:2]
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert float(values["band_gap_eV"]) > 1.0  # NaCl: a wide-gap insulator
+    assert values["electronic_class"] in ("semiconductor", "insulator")
