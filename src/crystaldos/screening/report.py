@@ -88,7 +88,7 @@ def _table_html(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def default_property(meta: dict[str, Any]) -> str:
     """The column a report ranks by when none is given."""
     columns = meta["columns"]
-    for name in ("band_gap_eV", "cv_J_per_molK_300K", "debye_temperature_K"):
+    for name in ("band_gap_eV", "debye_temperature_K", "cv_J_per_molatomK_300K"):
         if name in columns:
             return name
     numeric = [c for c, t in columns.items() if t == "float" and c != "volume_A3"]
