@@ -401,8 +401,9 @@ def report(
     directory: RunDirectory,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file (default: "
                                                 "DIRECTORY/report.html).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Property for the tables and the "
-                                           "heat map (default: band gap or Debye temperature).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Property for the tables and the heat map (default: band gap or Debye "
+        "temperature).")] = None,
     top: Annotated[int, typer.Option(min=1)] = 10,
 ) -> None:
     """Write a self-contained HTML report of a screening run."""
