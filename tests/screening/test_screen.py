@@ -201,3 +201,15 @@ def test_workers_do_not_hang_when_the_parent_runs_torch_threads(tiny_model_dir: 
                           text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "40"
+
+
+def test_a_run_is_not_resumed_with_other_weights(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    inputs = mixed_inputs(tmp_path / "in")
+    bundle = load_model(tiny_model_dir)
+    screen(inputs, bundle, tmp_path / "run", properties=False)
+    with torch.no_grad():
+        next(bundle.model.parameters()).add_(0.1)  # same name, other weights
+    with pytest.raises(ScreenStoreError, match="model_weights_sha256"):
+        screen(inputs, bundle, tmp_path / "run", properties=False)

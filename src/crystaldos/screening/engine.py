@@ -46,6 +46,18 @@ class ScreenSummary:
         return (self.written + self.failed) / self.seconds if self.seconds > 0 else 0.0
 
 
+def model_digest(bundle: ModelBundle) -> str:
+    """First 16 hex digits of the SHA-256 of the model's weights (the tensors, in state-dict
+    order), so that a run directory is never resumed with other weights under the same name."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in bundle.model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def _file_of(key: str) -> str:
     for sep in ("#", "["):
         if sep in key:
@@ -74,6 +86,7 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
                     if k not in BASE_COLUMNS} if properties else {}
     columns = {**BASE_COLUMNS, **prop_columns}
     meta = {"format": "crystaldos-screen-1", "model": bundle.name,
+            "model_weights_sha256": model_digest(bundle),
             "model_card_target": bundle.card.get("target"), "grid": grid.to_dict(),
             "normalization": bundle.normalization, "properties": properties,
             "temperatures": [float(t) for t in temperatures], "columns": columns}
