@@ -33,6 +33,7 @@ from crystaldos.datasets.jsonl import load_jsonl
 from crystaldos.evaluation.baselines import CompositionKNNBaseline, MeanSpectrumBaseline
 from crystaldos.evaluation.metrics import (
     mae_per_spectrum,
+    r2_per_spectrum,
     relative_error_per_spectrum,
     spectrum_metrics,
 )
@@ -67,8 +68,8 @@ def crystal_system(crystal) -> str:
 
 
 def r2(pred: np.ndarray, true: np.ndarray) -> float:
-    ss = np.sum((true - true.mean()) ** 2)
-    return float(1.0 - np.sum((pred - true) ** 2) / ss) if ss > 0 else float("nan")
+    """R2 of one set of scalars (the per-spectrum R2 of a single 'spectrum')."""
+    return float(r2_per_spectrum(pred[None], true[None])[0])
 
 
 def histogram_figure(values: np.ndarray, path: Path, xlabel: str, quartiles: bool) -> None:
@@ -160,11 +161,6 @@ def main() -> None:
     start = time.perf_counter()
 
     dataset = load_jsonl(args.data)
-    meta = {}
-    with open(args.data, encoding="utf-8") as handle:
-        for line in handle:
-            rec = json.loads(line)
-            meta[rec["id"]] = rec.get("meta", {})
     grid = dataset.grid
     train, val, test = (dataset.split(s).with_spectra() for s in ("train", "val", "test"))
     train_x, test_x = [r.crystal for r in train], [r.crystal for r in test]
@@ -273,7 +269,7 @@ def main() -> None:
                   "DOS(E=0)")
 
     ref_gap = gaps_of(grid, true)
-    xtb_gap = np.array([meta[r.id].get("xtb_gap", np.nan) for r in test])
+    xtb_gap = np.array([r.meta.get("xtb_gap", np.nan) for r in test])
     results["band_gap"] = {}
     for name, p in preds.items():
         g = gaps_of(grid, p)

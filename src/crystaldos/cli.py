@@ -422,13 +422,12 @@ def verify(
 ) -> None:
     """Compute reference spectra for a shortlist (phonons: phonopy + CHGNet; electrons:
     GFN2-xTB) and put them beside the predictions: DIRECTORY/verify.parquet and verify.png."""
-    import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from crystaldos.screening.report import ranked
-    from crystaldos.screening.store import META_FILE, iter_rows
+    from crystaldos.screening.store import iter_rows, read_meta
     from crystaldos.screening.verify import (
         CHGNET_NOTE,
         XTB_NOTE,
@@ -437,7 +436,7 @@ def verify(
     )
     from crystaldos.spectra.grid import ELECTRONIC, Grid
 
-    meta = json.loads((directory / META_FILE).read_text())
+    meta = read_meta(directory)
     grid = Grid.from_dict(meta["grid"])
     note = XTB_NOTE if grid.kind == ELECTRONIC else CHGNET_NOTE
     typer.echo(note)

@@ -1,7 +1,8 @@
 """JSON-lines data sets: one material per line with its structure and DOS.
 
 Line layout: ``{"id", <structure: lattice + species + frac_coords|cart_coords, or "atoms">,
-"dos": [...], "split"?: "train"|"val"|"test", "grid"?: {...}, "normalization"?: str}``. The grid
+"dos": [...], "split"?: "train"|"val"|"test", "grid"?: {...}, "normalization"?: str,
+"meta"?: {...}}`` (``meta`` is kept as the record's ``meta``). The grid
 comes from the argument, else from the first line that has one; all lines must agree.
 """
 
@@ -42,7 +43,8 @@ def load_jsonl(path: str | Path, grid: Grid | None = None, normalization: str | 
         dos = None if values is None else np.asarray(values, dtype=np.float64)
         if dos is not None and (dos.ndim != 1 or not np.all(np.isfinite(dos))):
             raise DatasetError(where, f"{dos_key!r} must be a list of finite numbers")
-        records.append(DOSRecord(crystal.id, crystal, dos, canonical_split(rec.get("split"))))
+        records.append(DOSRecord(crystal.id, crystal, dos, canonical_split(rec.get("split")),
+                                 dict(rec.get("meta") or {})))
         lines.append(n)
     if grid is None:
         raise DatasetError(str(path), "no grid given and no line carries a 'grid'")

@@ -105,17 +105,21 @@ class Featurizer:
             ray.shutdown()
             self._ray_started = False
 
-    def map(self, chunks: Iterator[Sequence[Any]], ahead: int = 4) -> Iterator[list[Any]]:
-        """Featurized chunks in input order; at most ``ahead`` chunks in flight per worker."""
+    def map(self, chunks: Iterator[Sequence[Any]], ahead: int = 4,
+            ) -> Iterator[tuple[Sequence[Any], list[Any]]]:
+        """(chunk, its graphs or failure reasons) in input order; at most ``ahead`` chunks in
+        flight per worker."""
         submit, fetch = self._submitter()
         window = max(1, ahead * self.workers)
-        pending: list[Any] = []
+        pending: list[tuple[Sequence[Any], Any]] = []
         for chunk in chunks:
-            pending.append(submit(chunk))
+            pending.append((chunk, submit(chunk)))
             if len(pending) >= window:
-                yield fetch(pending.pop(0))
+                done, handle = pending.pop(0)
+                yield done, fetch(handle)
         while pending:
-            yield fetch(pending.pop(0))
+            done, handle = pending.pop(0)
+            yield done, fetch(handle)
 
     def _submitter(self) -> tuple[Callable[[Sequence[Any]], Any], Callable[[Any], list[Any]]]:
         settings = self.settings

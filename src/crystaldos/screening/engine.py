@@ -24,7 +24,7 @@ from crystaldos.prediction.engine import predict_graphs
 from crystaldos.screening.backends import Featurizer
 from crystaldos.screening.store import ScreenStore
 from crystaldos.structures.crystal import Crystal
-from crystaldos.structures.sources import StructureFailure, iter_inputs
+from crystaldos.structures.sources import StructureFailure, iter_inputs, source_file
 
 #: columns every row has besides the DOS and the properties
 BASE_COLUMNS = {"key": "str", "id": "str", "formula": "str", "n_atoms": "int",
@@ -56,14 +56,6 @@ def model_digest(bundle: ModelBundle) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def _file_of(key: str) -> str:
-    for sep in ("#", "["):
-        if sep in key:
-            return key.split(sep)[0]
-    head, _, tail = key.rpartition(":")
-    return head if head and tail.isdigit() else key
 
 
 def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
@@ -110,7 +102,7 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
                 continue
             done.add(key)  # an input listed twice is screened once
             if isinstance(item, StructureFailure):
-                store.add_failure(key, "", _file_of(key), item.reason)
+                store.add_failure(key, "", source_file(key), item.reason)
                 failed += 1
                 continue
             yield item
@@ -130,7 +122,7 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
         for (crystal, _), dos in zip(batch, values, strict=True):
             row = {"key": crystal.source, "id": crystal.id, "formula": crystal.formula,
                    "n_atoms": crystal.n_atoms, "volume_A3": crystal.volume,
-                   "file": _file_of(crystal.source), "dos": np.asarray(dos, np.float32)}
+                   "file": source_file(crystal.source), "dos": np.asarray(dos, np.float32)}
             if properties:
                 try:
                     derived = properties_for(kind, grid, dos, normalization,
@@ -145,18 +137,10 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
 
     try:
         with Featurizer(bundle.graph_settings, backend, workers, client) as featurizer:
-            pending_chunks: list[list[Crystal]] = []
-
-            def remembered() -> Iterator[list[Crystal]]:
-                for chunk in chunks():
-                    pending_chunks.append(chunk)
-                    yield chunk
-
-            for graphs in featurizer.map(remembered()):
-                crystals = pending_chunks.pop(0)
+            for crystals, graphs in featurizer.map(chunks()):
                 for crystal, graph in zip(crystals, graphs, strict=True):
                     if isinstance(graph, str):
-                        store.add_failure(crystal.source, crystal.id, _file_of(crystal.source),
+                        store.add_failure(crystal.source, crystal.id, source_file(crystal.source),
                                           graph)
                         failed += 1
                         continue

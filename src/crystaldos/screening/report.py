@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from crystaldos.errors import CrystalDosError
-from crystaldos.screening.store import META_FILE, iter_rows, read_table
+from crystaldos.screening.store import iter_rows, read_meta, read_table
 from crystaldos.spectra.grid import Grid
 
 _ELEMENT = re.compile(r"[A-Z][a-z]?")
@@ -24,18 +24,11 @@ def elements_of(formula: str) -> list[str]:
     return sorted(set(_ELEMENT.findall(formula or "")))
 
 
-def _meta(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / META_FILE
-    if not path.is_file():
-        raise CrystalDosError(f"{directory}: not a screening output (no {META_FILE})")
-    return json.loads(path.read_text())
-
-
 def ranked(directory: str | Path, by: str, *, top: int = 20, ascending: bool = False):
     """The ``top`` rows (without the DOS) sorted by column ``by``; rows where it is null last."""
     import pyarrow.compute as pc
 
-    columns = [c for c in _meta(directory)["columns"] if c != "dos"]
+    columns = [c for c in read_meta(directory)["columns"] if c != "dos"]
     if by not in columns:
         raise CrystalDosError(f"{directory}: no column {by!r}; columns: {', '.join(columns)}")
     table = read_table(directory, "rows", columns)
@@ -112,7 +105,7 @@ def write_report(directory: str | Path, output: str | Path | None = None, *,
     from crystaldos.plotting import element_means, periodic_table_heatmap
 
     directory = Path(directory)
-    meta = _meta(directory)
+    meta = read_meta(directory)
     by = by or default_property(meta)
     grid = Grid.from_dict(meta["grid"])
     columns = [c for c in meta["columns"] if c != "dos"]

@@ -89,20 +89,20 @@ class ScreenStore:
         self.meta = meta
         for leftover in self.directory.glob(".*.tmp"):
             leftover.unlink()
-        self._next = 1 + max((int(p.stem.split("-")[1]) for p in self._shards("")), default=-1)
+        self._next = 1 + max((int(p.stem.split("-")[1]) for p in self._all_shards()),
+                             default=-1)
         self._rows: list[dict[str, Any]] = []
         self._failures: list[dict[str, Any]] = []
 
-    def _shards(self, prefix: str) -> list[Path]:
-        return sorted(p for p in self.directory.glob(f"{prefix}*.parquet")
-                      if p.name.startswith((ROW_PREFIX, FAILURE_PREFIX)))
+    def _all_shards(self) -> list[Path]:
+        return shard_paths(self.directory, "rows") + shard_paths(self.directory, "failures")
 
     def finished_keys(self) -> set[str]:
         """Keys of every structure already written (rows and failures)."""
         import pyarrow.parquet as pq
 
         keys: set[str] = set()
-        for path in self._shards(""):
+        for path in self._all_shards():
             try:
                 keys.update(pq.read_table(path, columns=["key"]).column("key").to_pylist())
             except Exception as err:
@@ -166,14 +166,24 @@ def shard_paths(directory: str | Path, kind: str = "rows") -> list[Path]:
     return sorted(Path(directory).glob(f"{prefix}*.parquet"))
 
 
+def read_meta(directory: str | Path) -> dict[str, Any]:
+    """The run description (``screen.json``) of a screening output directory."""
+    path = Path(directory) / META_FILE
+    if not path.is_file():
+        raise ScreenStoreError(f"{directory}: not a screening output (no {META_FILE})")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ScreenStoreError(f"{path}: unreadable run description: {err}") from None
+
+
 def read_table(directory: str | Path, kind: str = "rows", columns: Sequence[str] | None = None):
     """All committed shards of a run as one pyarrow Table (empty when there are none)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    read_meta(directory)  # refuse anything that is not a screening output
     paths = shard_paths(directory, kind)
-    if not Path(directory, META_FILE).exists():
-        raise ScreenStoreError(f"{directory}: not a screening output (no {META_FILE})")
     if not paths:
         names = list(columns or (FAILURE_COLUMNS if kind == "failures" else ("key", "id")))
         return pa.table({c: pa.array([], pa.string()) for c in names})

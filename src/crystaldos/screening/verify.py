@@ -42,6 +42,7 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
     """(count,) phonon DOS of ``crystal`` on ``grid`` (states per grid unit per cell, 3N modes
     in total): phonopy displacements, forces from ``calculator`` (default: pretrained CHGNet),
     mode frequencies on a ``mesh``^3 q-mesh smeared by half a grid step."""
+    import ase
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
@@ -57,8 +58,6 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
                      primitive_matrix=np.eye(3))
     phonon.generate_displacements(distance=displacement)
     forces = []
-    import ase
-
     for cell in phonon.supercells_with_displacements:
         atoms = ase.Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions,
                           pbc=True)

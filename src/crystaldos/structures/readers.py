@@ -24,8 +24,8 @@ from crystaldos.structures.validation import check_atoms, check_lattice, check_m
 
 _ASE_FORMATS = {".cif": "cif", ".vasp": "vasp", ".poscar": "vasp", ".xyz": "extxyz",
                 ".extxyz": "extxyz"}
-_JSON_SUFFIXES = (".json", ".json.gz")
-_JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+JSON_SUFFIXES = (".json", ".json.gz")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 _ID_KEYS = ("id", "jid", "mp_id", "material_id", "index")
 
 
@@ -158,7 +158,8 @@ def _ase_format(path: Path) -> str | None:
     return _ASE_FORMATS.get(path.suffix.lower())
 
 
-def _open_text(path: Path):
+def open_text(path: Path):
+    """Open a text file, gzip-compressed when its name ends in .gz."""
     return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
 
 
@@ -166,7 +167,7 @@ def _json_line_items(path: Path) -> Iterator[tuple[str, Any]]:
     """(where, record or StructureError) per non-empty line, read lazily: a bad line is one
     failure, not the end of the file."""
     name = str(path)
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for n, line in enumerate(fh, start=1):
             if line.strip():
                 try:
@@ -179,7 +180,7 @@ def _read_json_structures(path: Path, validate: bool) -> Iterator[Crystal | Stru
     name = str(path)
     stem = path.name.split(".")[0]
     try:
-        if _has_suffix(path.name.lower(), _JSONL_SUFFIXES):
+        if _has_suffix(path.name.lower(), JSONL_SUFFIXES):
             items = _json_line_items(path)
             first = next(items, None)
             second = next(items, None)
@@ -188,7 +189,7 @@ def _read_json_structures(path: Path, validate: bool) -> Iterator[Crystal | Stru
             single = second is None
             stream = itertools.chain([first], [] if second is None else [second], items)
         else:
-            with _open_text(path) as fh:
+            with open_text(path) as fh:
                 data = json.load(fh)
             seq = data if isinstance(data, list) else [data]
             if not seq:
@@ -273,7 +274,7 @@ def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | 
     if size == 0:
         raise StructureError(name, "file is empty")
     lower = path.name.lower()
-    if _has_suffix(lower, _JSON_SUFFIXES + _JSONL_SUFFIXES):
+    if _has_suffix(lower, JSON_SUFFIXES + JSONL_SUFFIXES):
         yield from _read_json_structures(path, validate)
     else:
         yield from _read_ase_structures(path, _ase_format(path), validate)

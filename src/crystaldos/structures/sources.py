@@ -7,15 +7,15 @@ stream and reading carries on; nothing is raised for per-structure problems.
 from __future__ import annotations
 
 import glob
-import gzip
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from crystaldos.errors import StructureError
 from crystaldos.structures.crystal import Crystal
-from crystaldos.structures.readers import iter_file
+from crystaldos.structures.readers import JSON_SUFFIXES, JSONL_SUFFIXES, iter_file, open_text
 
 STRUCTURE_PATTERNS = ("*.cif", "*.vasp", "*.poscar", "POSCAR*", "CONTCAR*", "*.xyz", "*.extxyz",
                       "*.json", "*.jsonl", "*.jsonl.gz", "*.json.gz")
@@ -66,9 +66,8 @@ def iter_inputs(inputs: Iterable[str | Path], *,
 
 def _count_xyz_frames(path: Path) -> int:
     """Frames of an (ext)xyz file, by jumping over each frame's atom lines."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     frames = 0
-    with opener(path, "rt") as handle:
+    with open_text(path) as handle:
         for line in handle:
             text = line.strip()
             if not text:
@@ -87,13 +86,11 @@ def count_structures(inputs: Iterable[str | Path]) -> int | None:
     try:
         for path in expand_paths(inputs):
             lower = path.name.lower()
-            if lower.endswith((".jsonl", ".jsonl.gz")):
-                opener = gzip.open if lower.endswith(".gz") else open
-                with opener(path, "rt") as handle:
+            if lower.endswith(JSONL_SUFFIXES):
+                with open_text(path) as handle:
                     total += sum(1 for line in handle if line.strip())
-            elif lower.endswith((".json", ".json.gz")):
-                opener = gzip.open if lower.endswith(".gz") else open
-                with opener(path, "rt") as handle:
+            elif lower.endswith(JSON_SUFFIXES):
+                with open_text(path) as handle:
                     data = json.load(handle)
                 total += len(data) if isinstance(data, list) else 1
             elif lower.endswith((".xyz", ".extxyz", ".xyz.gz", ".extxyz.gz")):
@@ -105,22 +102,24 @@ def count_structures(inputs: Iterable[str | Path]) -> int | None:
     return total
 
 
+_ITEM_SUFFIX = re.compile(r"(#\d+|\[\d+\]|:\d+)$")
+
+
+def source_file(key: str) -> str:
+    """The file of a source key: ``file``, ``file:line`` (JSON lines), ``file[k]`` (JSON list) or
+    ``file#frame`` (multi-frame files), as readers set ``Crystal.source``."""
+    return _ITEM_SUFFIX.sub("", key)
+
+
 def structure_from_key(key: str, *, validate: bool = True) -> Crystal:
-    """Re-read one structure by its source key (``file``, ``file:line``, ``file[k]`` or
-    ``file#frame``, as screening and prediction outputs record it)."""
-    candidates = [key]
-    for sep in ("#", "[", ":"):
-        if sep in key:
-            candidates.append(key[:key.rindex(sep)])
-    for name in candidates:
-        path = Path(name)
-        if not path.is_file():
-            continue
+    """Re-read one structure by its source key (see :func:`source_file`), as screening and
+    prediction outputs record it."""
+    path = Path(key) if Path(key).is_file() else Path(source_file(key))
+    if path.is_file():
         for item in iter_file(path, validate=validate):
-            if isinstance(item, StructureError):
-                if item.source == key:
-                    raise item
+            if item.source != key:
                 continue
-            if item.source == key:
-                return item
+            if isinstance(item, StructureError):
+                raise item
+            return item
     raise StructureError(key, "no structure with this key (file moved or changed?)")
