@@ -135,4 +135,5 @@ def test_clear_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id,dos_0\n")
     result = runner.invoke(app, ["properties", str(bad), "-o", str(tmp_path / "y.csv")])
-    assert "bad.csv: no '# start:' header line" in str(result.exception)
+    message = str(result.exception)
+    assert "bad.csv: no normalization, grid_unit, grid_start, grid_step column" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from pathlib import Path
@@ -211,6 +212,7 @@ def predict(
     from crystaldos.prediction.rescale import check_rescalable, rescale_prediction
     from crystaldos.prediction.writers import INFO_COLUMNS, open_writer
     from crystaldos.pretrained import load_pretrained
+    from crystaldos.safe_io import committing
 
     temps = _temperatures(temperatures)
     bundle = load_pretrained(model, device=device)
@@ -228,7 +230,7 @@ def predict(
         bar.write(f"skipped {failure}", file=sys.stderr)
 
     done = 0
-    try:
+    with committing(writer, output), contextlib.closing(bar):
         for pred in predict_structures(bundle, inputs, batch_size=batch_size, device=device,
                                        on_failure=failed):
             dos = rescale_prediction(pred.dos, bundle.grid, bundle.normalization, target_norm)
@@ -243,9 +245,9 @@ def predict(
             writer.write(pred.id, dos, values)
             done += 1
             bar.update(1)
-    finally:
-        writer.close()
-        bar.close()
+        if done == 0:
+            raise CrystalDosError(f"no structure predicted from {' '.join(inputs)} "
+                                  f"({len(failures)} skipped); {output} left unchanged")
     typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
                f"{len(failures)} skipped")
     if failures:
@@ -284,6 +286,7 @@ def properties_command(
         load_cells,
         property_rows,
     )
+    from crystaldos.safe_io import committing
 
     if kind not in ("phonon", "electronic"):
         raise typer.BadParameter(f"--kind must be phonon or electronic, not {kind!r}")
@@ -310,14 +313,12 @@ def properties_command(
     check_kind(first, kind)
     writer = TableWriter(output, columns_for(kind, temps))
     done = without_cell = 0
-    try:
+    with committing(writer, output):
         for row in property_rows(itertools.chain([first], spectra), kind, temps, cells=cells,
                                  on_failure=failed, **options):
             writer.write(row)
             done += 1
             without_cell += row.get("n_atoms") is None
-    finally:
-        writer.close()
     typer.echo(f"{done} materials -> {output}; {len(failures)} skipped")
     if without_cell:
         _err(f"note: {without_cell} materials had no structure, so only their per-atom and "
@@ -496,6 +497,13 @@ def main() -> None:
     except CrystalDosError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
+    except OSError as exc:  # disk full, read-only, permission denied: one line, not a traceback
+        where = exc.filename or "output"
+        _err(f"error: {where}: {exc.strerror or exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        _err("interrupted: finished outputs are kept, unfinished ones were not written")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from crystaldos.errors import CrystalDosError, SourcedError
 from crystaldos.physics.cell import CellInfo
 from crystaldos.physics.properties import properties_for
 from crystaldos.prediction.writers import ARROW_TYPES, plain_value
+from crystaldos.safe_io import AtomicFile
 from crystaldos.spectra.grid import Grid
 
 SHARED_DATASETS = ("jarvis-phonon", "mp-phonon")
@@ -163,7 +164,8 @@ def property_rows(items: Iterable[SpectrumItem], kind: str, temperatures: Sequen
 
 
 class TableWriter:
-    """Streams property rows to .csv or .jsonl (flushed per row), or .parquet (at close)."""
+    """Streams property rows to .csv or .jsonl, or .parquet (at close), under a temporary name
+    that replaces the path only at :meth:`close` (:meth:`abort` leaves an earlier file)."""
 
     def __init__(self, path: str | Path, columns: Mapping[str, str]) -> None:
         self.path = Path(path)
@@ -172,11 +174,11 @@ class TableWriter:
             raise CrystalDosError(f"{self.path}: output must end in one of "
                                   f"{', '.join(TABLE_FORMATS)}")
         self.columns = {"id": "str", **columns}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.target = AtomicFile(self.path)
         self.rows: list[dict[str, Any]] = []
         self.fh = None
         if self.suffix in (".csv", ".jsonl"):
-            self.fh = self.path.open("w", newline="")
+            self.fh = self.target.tmp.open("w", newline="")
         if self.suffix == ".csv":
             self.csv = csv.writer(self.fh)
             self.csv.writerow(list(self.columns))
@@ -186,10 +188,8 @@ class TableWriter:
         if self.suffix == ".csv":
             self.csv.writerow(["" if v is None else (f"{v:.10g}" if isinstance(v, float) else v)
                                for v in values.values()])
-            self.fh.flush()
         elif self.suffix == ".jsonl":
             self.fh.write(json.dumps(values) + "\n")
-            self.fh.flush()
         else:
             self.rows.append(values)
 
@@ -202,4 +202,11 @@ class TableWriter:
 
             schema = pa.schema([(n, ARROW_TYPES[t]) for n, t in self.columns.items()])
             data = {n: [r[n] for r in self.rows] for n in self.columns}
-            pq.write_table(pa.table(data, schema=schema), self.path)
+            pq.write_table(pa.table(data, schema=schema), self.target.tmp)
+        self.target.commit()
+
+    def abort(self) -> None:
+        """Drop the unfinished table; an earlier file at the path stays as it was."""
+        if self.fh is not None:
+            self.fh.close()
+        self.target.discard()

@@ -9,7 +9,7 @@ from crystaldos.graphs import (
     atom_feature_table,
     build_graph,
 )
-from tests.conftest import rocksalt, triclinic
+from tests.conftest import rocksalt, silicon_primitive, triclinic
 
 
 def test_graph_tensors_and_dtypes():
@@ -80,6 +80,23 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path):
     cache.path_for(crystal).write_bytes(b"not a torch file")
     graph, hit = cache.get(crystal)
     assert not hit and graph.num_bonds > 0
+
+
+@pytest.mark.parametrize("content", ["list", "dict", "other_graph"])
+def test_wrong_cache_entry_is_rebuilt_not_served(tmp_path, content):
+    crystal = rocksalt()  # 8 atoms
+    cache = GraphCache(tmp_path, GraphSettings())
+    other = silicon_primitive()  # 2 atoms
+    cache.get(other)
+    entry = cache.path_for(crystal)
+    if content == "other_graph":  # another structure's graph copied into this entry
+        entry.write_bytes(cache.path_for(other).read_bytes())
+    else:
+        torch.save([1, 2] if content == "list" else {"z": [1]}, entry)
+    graph, hit = cache.get(crystal)
+    assert not hit and graph.num_nodes == crystal.n_atoms
+    again, hit = cache.get(crystal)  # the rebuilt entry is now served
+    assert hit and again.num_nodes == crystal.n_atoms
 
 
 def test_rbf_expansion():

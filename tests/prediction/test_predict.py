@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 from crystaldos.cli import app
 from crystaldos.models.saving import load_model
 from crystaldos.prediction.engine import predict_structures
+from crystaldos.prediction.readers import read_predictions
 from crystaldos.prediction.rescale import rescale_prediction
 from crystaldos.prediction.writers import open_writer
 from crystaldos.spectra.grid import PHDOS_51
@@ -74,14 +76,16 @@ def test_csv_output_and_renormalization(tiny_model_dir: Path, tmp_path: Path) ->
     result = runner.invoke(app, ["predict", "-m", str(tiny_model_dir), *inputs, "-o", str(out),
                                  "-q", "--normalization", "area"])
     assert result.exit_code == 0, result.output
-    lines = out.read_text().splitlines()
-    assert "# normalization: area" in lines
-    header = next(line for line in lines if line.startswith("id,")).split(",")
-    assert header[:3] == ["id", "cell_formula", "volume_A3"] and header[3] == "dos_0"
-    row = next(line for line in lines if line.startswith("nacl,")).split(",")
-    assert row[1] == "Na4Cl4" and float(row[2]) == pytest.approx(5.64**3, rel=1e-6)
-    values = np.array(row[3:], dtype=float)
-    assert values.sum() * 20.0 == pytest.approx(1.0, rel=1e-5)
+    table = pd.read_csv(out)  # plain CSV: no comment lines, no options needed
+    assert list(table.columns[:7]) == ["id", "cell_formula", "volume_A3", "normalization",
+                                       "grid_unit", "grid_start", "grid_step"]
+    assert table.columns[7] == "dos_0"
+    row = table.iloc[0]
+    assert row["id"] == "nacl" and row["normalization"] == "area"
+    assert row["cell_formula"] == "Na4Cl4" and row["volume_A3"] == pytest.approx(5.64**3, rel=1e-6)
+    values = row.iloc[7:].to_numpy(dtype=float)
+    assert values.sum() * row["grid_step"] == pytest.approx(1.0, rel=1e-5)
+    assert [p.id for p in read_predictions(out)] == ["nacl"]
 
 
 def test_unknown_model_and_output_format_are_one_line_errors(tmp_path: Path) -> None:

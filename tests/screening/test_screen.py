@@ -82,6 +82,9 @@ def test_store_commits_shards_atomically_and_cleans_leftovers(tmp_path: Path) ->
     (tmp_path / ".rows-00009.parquet.tmp").write_text("half written")
     assert store.finished_keys() == set()  # nothing is committed before a flush
     store.flush()
+    with pytest.raises(ScreenStoreError, match="in use by a running job"):
+        ScreenStore(tmp_path, {"a": 1}, {"key": "str", "x": "float"})  # a second writer
+    store.close()
     reopened = ScreenStore(tmp_path, {"a": 1}, {"key": "str", "x": "float"})
     assert reopened.finished_keys() == {"k1"}
     assert not list(tmp_path.glob(".*.tmp"))

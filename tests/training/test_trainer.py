@@ -1,3 +1,4 @@
+import csv
 import json
 from pathlib import Path
 
@@ -27,6 +28,19 @@ def test_resume_continues_from_a_checkpoint(toy_dataset_file: Path, tmp_path: Pa
     rows = (out / "logs" / "metrics.csv").read_text().splitlines()[1:]
     epochs = {int(r.split(",")[0]) for r in rows}
     assert epochs == {2, 3}  # epochs 0-1 came from the checkpoint
+
+
+def test_resume_in_the_same_folder_keeps_the_loss_history(toy_dataset_file: Path,
+                                                          tmp_path: Path) -> None:
+    common = {"dataset": str(toy_dataset_file), "preset": "tiny", "progress": False,
+              "accelerator": "cpu", "scheduler": "none", "output": str(tmp_path / "run")}
+    out = train(TrainConfig(epochs=2, **common))
+    out = train(TrainConfig(epochs=4, resume=str(out / "checkpoints" / "last.ckpt"), **common))
+    with (out / "logs" / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({int(r["epoch"]) for r in rows}) == [0, 1, 2, 3]
+    assert any(r.get("val_mae") for r in rows if r["epoch"] == "0")
+    assert not (out / "logs" / "metrics-before-resume.csv").exists()
 
 
 def test_ae_alignn_reports_reconstruction_and_end_to_end(toy_dataset_file: Path,

@@ -2,7 +2,9 @@
 
 Layout: ``ROOT/graphs-<settings key>/settings.json`` plus one ``<fingerprint>.pt`` per structure,
 where the fingerprint hashes lattice, species and positions. A changed setting gives a new
-directory, a changed structure a new file, so a stale entry is never read. Files are written to a
+directory, a changed structure a new file, so a stale entry is never read; an entry that is not a
+well-formed graph of the very crystal asked for (damaged, or another structure's file copied in)
+is rebuilt rather than served. Files are written to a
 temporary name and renamed, so an interrupted run leaves no half-written entry. They hold plain
 tensors and load with ``torch.load(weights_only=True)``.
 """
@@ -15,6 +17,7 @@ import pickle
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from crystaldos.graphs.crystal_graph import (
@@ -49,12 +52,44 @@ class GraphCache:
         if path.exists():
             try:
                 arrays = torch.load(path, weights_only=True)
-                return graph_from_arrays(arrays, id=crystal.id), True
             except (OSError, RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError):
-                path.unlink(missing_ok=True)  # unreadable entry: rebuild it below
+                arrays = None
+            if _entry_matches(arrays, crystal, self.settings):
+                return graph_from_arrays(arrays, id=crystal.id), True
+            path.unlink(missing_ok=True)  # unreadable or not this crystal's graph: rebuild
         arrays = {k: torch.from_numpy(v) for k, v in graph_arrays(crystal, self.settings).items()}
         _atomic_save(arrays, path)
         return graph_from_arrays(arrays, id=crystal.id), False
+
+
+#: tensors every cached graph holds, with their number of dimensions.
+_ENTRY_DIMS = {"x": 2, "z": 1, "pos": 2, "lattice": 3, "edge_index": 2, "edge_vec": 2,
+               "edge_shift": 2}
+
+
+def _entry_matches(arrays: object, crystal: Crystal, settings: GraphSettings) -> bool:
+    """True when a loaded cache entry is a well-formed graph of exactly this crystal: a dict of
+    tensors with the expected names and shapes whose atomic numbers, positions and lattice are
+    the crystal's (so a damaged or swapped entry is rebuilt, never served)."""
+    if not isinstance(arrays, dict) or not all(isinstance(v, torch.Tensor)
+                                               for v in arrays.values()):
+        return False
+    needed = dict(_ENTRY_DIMS)
+    if settings.line_graph:
+        needed.update(lg_edge_index=2, lg_cos=1)
+    if any(name not in arrays or arrays[name].dim() != dims for name, dims in needed.items()):
+        return False
+    n_atoms = crystal.n_atoms
+    if arrays["z"].shape[0] != n_atoms or arrays["pos"].shape != (n_atoms, 3):
+        return False
+    if not torch.equal(arrays["z"], torch.from_numpy(crystal.numbers.astype("int64"))):
+        return False
+    edges = arrays["edge_index"]
+    if edges.shape[0] != 2 or (edges.numel() and (edges.min() < 0 or edges.max() >= n_atoms)):
+        return False
+    stored = torch.cat([arrays["pos"].double().flatten(), arrays["lattice"].double().flatten()])
+    actual = torch.from_numpy(np.concatenate([crystal.positions.ravel(), crystal.lattice.ravel()]))
+    return bool(torch.allclose(stored, actual, atol=1e-4))
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

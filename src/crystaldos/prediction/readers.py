@@ -53,38 +53,35 @@ def _read_jsonl(path: Path) -> Iterator[PredictedSpectrum]:
 
 
 def _read_csv(path: Path) -> Iterator[PredictedSpectrum]:
-    header: dict[str, str] = {}
+    from crystaldos.prediction.writers import CSV_GRID_COLUMNS
+
     with path.open(newline="") as fh:
-        lines = (line for line in fh)
-        body = []
-        for line in lines:
-            if line.startswith("# "):
-                key, _, value = line[2:].partition(":")
-                header[key.strip()] = value.strip()
-            else:
-                body.append(line)
-                break
-        body.extend(lines)
-    try:
-        grid = _grid({k: (int(header[k]) if k == "count" else header[k] if k == "unit"
-                          else float(header[k])) for k in ("start", "step", "count", "unit")},
-                     str(path))
-    except KeyError as exc:
-        raise DatasetError(str(path), f"no '# {exc.args[0]}:' header line; not a crystaldos "
-                                      "predictions CSV") from None
-    reader = csv.reader(body)
-    names = next(reader, None)
-    if not names or names[0] != "id":
-        raise DatasetError(str(path), "first column must be 'id'")
-    first_dos = next((i for i, n in enumerate(names) if n.startswith("dos_")), len(names))
-    if len(names) - first_dos != grid.count:
-        raise DatasetError(str(path), f"{len(names) - first_dos} DOS columns but the grid has "
-                                      f"{grid.count} points")
-    for n, row in enumerate(reader, start=2):
-        values = {k: v for k, v in zip(names[1:first_dos], row[1:first_dos], strict=True)}
-        dos = np.asarray(row[first_dos:], dtype=np.float64)
-        yield PredictedSpectrum(row[0], grid, header.get("normalization", "none"), dos,
-                                values, f"{path}:{n}")
+        reader = csv.reader(fh)
+        names = next(reader, None)
+        if not names or names[0] != "id":
+            raise DatasetError(str(path), "first column must be 'id'; not a crystaldos "
+                                          "predictions CSV")
+        missing = [c for c in CSV_GRID_COLUMNS if c not in names]
+        if missing:
+            raise DatasetError(str(path), f"no {', '.join(missing)} column; not a crystaldos "
+                                          "predictions CSV")
+        first_grid = names.index(CSV_GRID_COLUMNS[0])
+        first_dos = first_grid + len(CSV_GRID_COLUMNS)
+        count = len(names) - first_dos
+        for n, row in enumerate(reader, start=2):
+            where = f"{path}:{n}"
+            if len(row) != len(names):
+                raise DatasetError(where, f"{len(row)} cells but the header has {len(names)}")
+            normalization, unit, start, step = row[first_grid:first_dos]
+            try:
+                start_value, step_value = float(start), float(step)
+                dos = np.asarray(row[first_dos:], dtype=np.float64)
+            except ValueError as exc:
+                raise DatasetError(where, f"not a number: {exc}") from None
+            grid = _grid({"start": start_value, "step": step_value, "count": count,
+                          "unit": unit}, where)
+            values = dict(zip(names[1:first_grid], row[1:first_grid], strict=True))
+            yield PredictedSpectrum(row[0], grid, normalization or "none", dos, values, where)
 
 
 def _read_parquet(path: Path) -> Iterator[PredictedSpectrum]:

@@ -154,7 +154,7 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
             if batch:
                 run_batch()
     finally:
-        store.flush()  # whatever finished is kept, also on Ctrl-C or an error
+        store.close()  # whatever finished is kept, also on Ctrl-C or an error
     if progress:
         progress(written, failed)
     return ScreenSummary(written, failed, skipped, time.perf_counter() - start)

@@ -11,12 +11,13 @@ shard either exists complete or not at all. The *key* of a structure (its source
 file[k] or file#frame) is unique per input item; the keys in the shards are the record of what is
 finished. A rerun reads that record, skips finished keys and deletes temporary files left by a
 killed run, so rows are never duplicated or lost: everything not yet in a shard is simply redone.
+A run holds an exclusive lock on its directory (``.lock``), so a second run on the same directory
+stops at once with a message instead of writing the same structures twice.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ from typing import Any
 import numpy as np
 
 from crystaldos.errors import CrystalDosError
+from crystaldos.safe_io import (
+    TMP_SUFFIX,
+    DirectoryLock,
+    OutputError,
+    atomic_target,
+    atomic_write_text,
+)
 
 META_FILE = "screen.json"
 ROW_PREFIX = "rows-"
@@ -45,16 +53,8 @@ def _arrow_type(kind: str) -> Any:
 def _atomic_write_table(table: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself reaches the disk
-    finally:
-        os.close(directory)
+    with atomic_target(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 class ScreenStore:
@@ -68,7 +68,17 @@ class ScreenStore:
     def __init__(self, directory: str | Path, meta: Mapping[str, Any],
                  columns: Mapping[str, str]) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock = DirectoryLock(self.directory)  # one writer per run directory
+        except OutputError as err:
+            raise ScreenStoreError(str(err)) from None
+        try:
+            self._open(meta, columns)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, meta: Mapping[str, Any], columns: Mapping[str, str]) -> None:
         self.columns = dict(columns)
         meta_path = self.directory / META_FILE
         meta = json.loads(json.dumps(dict(meta)))  # plain JSON types, comparable after reload
@@ -83,11 +93,9 @@ class ScreenStore:
                     f"{self.directory}: holds a run with other settings ({', '.join(changed)} "
                     "differ); use a new output directory or the same settings to resume")
         else:
-            tmp = meta_path.with_name(f".{META_FILE}.tmp")
-            tmp.write_text(json.dumps(meta, indent=1) + "\n")
-            os.replace(tmp, meta_path)
+            atomic_write_text(meta_path, json.dumps(meta, indent=1) + "\n")
         self.meta = meta
-        for leftover in self.directory.glob(".*.tmp"):
+        for leftover in self.directory.glob(f".*{TMP_SUFFIX}"):  # safe: we hold the lock
             leftover.unlink()
         self._next = 1 + max((int(p.stem.split("-")[1]) for p in self._all_shards()),
                              default=-1)
@@ -109,6 +117,13 @@ class ScreenStore:
                 raise ScreenStoreError(f"{path}: unreadable shard ({type(err).__name__}: {err}); "
                                        "move it away to recompute its structures") from None
         return keys
+
+    def close(self) -> None:
+        """Commit what is pending and let another run use the directory."""
+        try:
+            self.flush()
+        finally:
+            self.lock.release()
 
     @property
     def pending(self) -> int:

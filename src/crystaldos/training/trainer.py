@@ -38,6 +38,7 @@ from crystaldos.spectra.normalize import normalize
 from crystaldos.training.autoencoder import fit_autoencoder
 from crystaldos.training.config import ConfigError, TrainConfig
 from crystaldos.training.data import graphs_with_targets
+from crystaldos.training.history import merge_history, save_earlier_epochs
 from crystaldos.training.module import SpectrumModule
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,12 @@ def train(config: TrainConfig) -> Path:
         logger=CSVLogger(out, name="logs", version=""), enable_progress_bar=config.progress,
         enable_model_summary=False,
         log_every_n_steps=max(1, min(10, len(train_loader))), default_root_dir=out)
+    if config.resume:  # Lightning's logger would delete the epochs before the checkpoint
+        resumed_at = torch.load(config.resume, map_location="cpu", weights_only=False)["epoch"]
+        save_earlier_epochs(out / "logs", int(resumed_at) + 1)
     trainer.fit(module, train_loader, val_loader, ckpt_path=config.resume)
+    if trainer.is_global_zero:
+        merge_history(out / "logs")
     if not trainer.is_global_zero:
         return out
 
