@@ -25,6 +25,8 @@ EV = _c.e
 AMU = _c.atomic_mass
 #: speed of light in cm/s.
 C_CM_PER_S = _c.c * 100.0
+#: wavenumbers (cm^-1) of one THz: 1e12 / c (about 33.356).
+THZ_TO_CM1 = 1e12 / C_CM_PER_S
 
 #: angular frequency (rad/s) of one unit of each phonon grid unit.
 _OMEGA_PER_UNIT = {
