@@ -67,3 +67,13 @@ def test_bad_inputs() -> None:
 
     with pytest.raises(CrystalDosError, match="electronic grid"):
         band_gap(PHDOS_51, np.ones(51))
+
+
+def test_a_dip_in_the_valence_band_is_not_the_gap() -> None:
+    """VBM-aligned diamond-like spectrum (as xTB gave it): the valence band is empty between
+    -1.6 and -0.35 eV (a dip), filled -0.35..+0.4 (the smeared top) and empty from +0.4 to
+    +5.5 eV (the real gap). The dip is the empty point nearest E_F; the old rule took it."""
+    e = EDOS_300.points
+    y = np.where((e < -1.6) | ((e > -0.36) & (e < 0.4)) | (e > 5.5), 1.0, 0.0)
+    gap = band_gap(EDOS_300, y)
+    assert gap.gap == pytest.approx(5.1, abs=0.06) and gap.vbm == pytest.approx(0.4, abs=0.06)

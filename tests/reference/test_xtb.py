@@ -10,6 +10,7 @@ from crystaldos.reference import (
     total_dos,
     xtb_singlepoint,
 )
+from crystaldos.reference.xtb import XtbResult
 from tests.conftest import rocksalt, silicon_primitive
 
 
@@ -89,3 +90,24 @@ def test_robust_singlepoint_falls_back_to_steadier_scf_settings(monkeypatch) -> 
     assert result.gap > 1.0
     with pytest.raises(ReferenceCalculationError, match="rattled"):
         robust_singlepoint(atoms, attempts=(), source="rattled")
+
+
+def test_a_partly_filled_degenerate_level_is_metallic_not_a_gap() -> None:
+    """Six electrons over a single level and a triply degenerate one (4 electrons in 3 levels,
+    occupation 4/3 each, as Fermi smearing gives a copper supercell): no gap."""
+    levels = np.array([-5.0, -1.0, -1.0, -1.0, 3.0])
+    metal = XtbResult(0.0, np.zeros((1, 3)), levels, np.array([2, 4 / 3, 4 / 3, 4 / 3, 0]),
+                      np.ones((1, 5)), np.zeros(1))
+    assert metal.gap == 0.0 and metal.midgap == -1.0
+    insulator = XtbResult(0.0, np.zeros((1, 3)), levels, np.array([2, 2, 2, 2, 0.0]),
+                          np.ones((1, 5)), np.zeros(1))
+    assert insulator.gap == 4.0 and insulator.homo == -1.0
+
+
+def test_copper_supercell_is_a_metal() -> None:
+    """A 27-atom fcc Cu supercell: GFN2-xTB puts a partly filled degenerate level at E_F
+    (the old occupation >= 1 rule reported an 8.2 eV gap)."""
+    from ase.build import bulk
+
+    result = xtb_singlepoint(bulk("Cu", "fcc", a=3.615) * (3, 3, 3))
+    assert result.gap < 0.1

@@ -2,7 +2,8 @@
 
 Band edges are found on the grid: a point is *empty* when its DOS is below
 ``rel_tol * max(DOS)``. The gap is the run of empty points at (or within ``edge_window`` eV of) the
-Fermi level; each edge is placed half a step outside the last occupied point, so the gap is the
+Fermi level (the run that holds E_F, else the widest run that reaches within the window, so a
+dip inside the valence band is never taken for the gap); each edge is placed half a step outside the last occupied point, so the gap is the
 number of empty points times the step, within one grid step of the true gap of a sharp-edged DOS.
 """
 
@@ -61,20 +62,27 @@ def band_gap(grid: Grid, values: np.ndarray, fermi_level: float = 0.0, *,
     if peak <= 0:
         raise CrystalDosError("DOS has no positive values")
     empty = y < rel_tol * peak
-    near = np.flatnonzero(empty & (np.abs(energies - fermi_level) <= edge_window + 1e-12))
-    if near.size == 0:
+    runs = _empty_runs(empty)
+    window = [(lo, hi) for lo, hi in runs
+              if energies[lo] - fermi_level <= edge_window + 1e-12
+              and fermi_level - energies[hi] <= edge_window + 1e-12]
+    if not window:
         return BandGap(0.0, float("nan"), float("nan"))
-    seed = near[np.argmin(np.abs(energies[near] - fermi_level))]
-    lo = seed
-    while lo > 0 and empty[lo - 1]:
-        lo -= 1
-    hi = seed
-    while hi < grid.count - 1 and empty[hi + 1]:
-        hi += 1
+    # the run that holds E_F, else the widest one near it: a dip inside a band is narrower
+    # than the gap above the band (a VBM-aligned spectrum's gap starts just above E_F)
+    holding = [r for r in window if energies[r[0]] <= fermi_level <= energies[r[1]]]
+    lo, hi = holding[0] if holding else max(window, key=lambda r: r[1] - r[0])
     vbm = energies[lo] - 0.5 * grid.step
     cbm = energies[hi] + 0.5 * grid.step
     return BandGap(float(cbm - vbm), float(vbm), float(cbm),
                    open_ended=bool(lo == 0 or hi == grid.count - 1))
+
+
+def _empty_runs(empty: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of consecutive True values."""
+    padded = np.concatenate([[False], empty, [False]]).astype(np.int8)
+    change = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b) - 1) for a, b in zip(change[::2], change[1::2], strict=True)]
 
 
 def dos_at_energy(grid: Grid, values: np.ndarray, energy: float = 0.0) -> float:

@@ -52,15 +52,25 @@ class XtbResult:
     atom_weights: np.ndarray
     charges: np.ndarray
 
+    def _frontier(self) -> tuple[int, int]:
+        """Indices of the HOMO and LUMO by filling the levels from the bottom with the cell's
+        electrons, two per level (so a partly filled level is both, whatever the occupations
+        that smearing gave its degenerate partners)."""
+        n_electrons = int(round(float(self.occupations.sum())))
+        full, odd = divmod(n_electrons, 2)
+        if odd:
+            return full, full  # a half-filled level: metallic
+        return max(full - 1, 0), min(full, self.orbital_energies.size - 1)
+
     @property
     def homo(self) -> float:
-        """Highest orbital at least half occupied, eV."""
-        return float(self.orbital_energies[self.occupations >= 1.0].max())
+        """Highest level that holds electrons after filling from the bottom, eV."""
+        return float(self.orbital_energies[self._frontier()[0]])
 
     @property
     def lumo(self) -> float:
-        """Lowest orbital less than half occupied, eV."""
-        return float(self.orbital_energies[self.occupations < 1.0].min())
+        """Lowest level left (partly) empty after filling from the bottom, eV."""
+        return float(self.orbital_energies[self._frontier()[1]])
 
     @property
     def gap(self) -> float:
