@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -91,26 +90,15 @@ def _todo(args: argparse.Namespace, done: set[str]) -> list[dict]:
 def build(args: argparse.Namespace) -> None:
     from functools import partial
 
+    from crystaldos.reference.campaign import run_campaign
     from crystaldos.reference.shards import RecordShards
 
     store = RecordShards(args.out, prefix="phonondb", part_size=args.part_size)
     todo = _todo(args, store.done_ids())
     print(f"{len(todo)} materials to compute with {args.workers} workers", flush=True)
-    start, computed, failed = time.perf_counter(), 0, 0
-    work = partial(_compute, mesh_length=args.mesh_length)
-    with get_context("fork").Pool(args.workers, _init_worker, (str(args.source),),
-                                  maxtasksperchild=200) as pool:
-        for record in pool.imap_unordered(work, todo, chunksize=4):
-            if "reason" in record:
-                store.append_failure(record)
-                failed += 1
-            else:
-                store.append(record)
-                computed += 1
-            if (computed + failed) % 200 == 0:
-                rate = (computed + failed) / (time.perf_counter() - start)
-                print(f"{computed} computed, {failed} failed, {rate * 3600:.0f}/h", flush=True)
-    print(f"done: {computed} computed, {failed} failed in {time.perf_counter() - start:.0f} s")
+    run_campaign(todo, partial(_compute, mesh_length=args.mesh_length), store,
+                 workers=args.workers, initializer=_init_worker, initargs=(str(args.source),),
+                 report_every=200, log=lambda m: print(m, flush=True))
 
 
 def summary(args: argparse.Namespace) -> None:

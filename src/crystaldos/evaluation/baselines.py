@@ -107,3 +107,12 @@ def compare_with_baselines(pred: np.ndarray, true: np.ndarray, grid: Grid,
                "mean_spectrum": spectrum_metrics(mean, true, grid),
                "composition_knn": {**spectrum_metrics(knn_pred, true, grid), "k": k}}
     return metrics, {"model": pred, "mean_spectrum": mean, "composition_knn": knn_pred}
+
+
+def composition_says_metal(species: list[str] | tuple[str, ...]) -> bool:
+    """The one-line composition rule for metallicity: every element is a metal (pymatgen's
+    ``Element.is_metal``: metalloids B, Si, Ge, As, Sb, Te, Po are not) => the crystal is a
+    metal. The baseline every metal/non-metal classifier here is set beside."""
+    from pymatgen.core import Element
+
+    return all(Element(s).is_metal for s in set(species))

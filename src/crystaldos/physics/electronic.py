@@ -1,10 +1,11 @@
 """Band gap, DOS at the Fermi level, metal / semiconductor / insulator, Sommerfeld coefficient.
 
 Band edges are found on the grid: a point is *empty* when its DOS is below
-``rel_tol * max(DOS)``. The gap is the run of empty points at (or within ``edge_window`` eV of) the
-Fermi level (the run that holds E_F, else the widest run that reaches within the window, so a
-dip inside the valence band is never taken for the gap); each edge is placed half a step outside the last occupied point, so the gap is the
-number of empty points times the step, within one grid step of the true gap of a sharp-edged DOS.
+``rel_tol * max(DOS)``. The gap is the run of empty points that holds the Fermi level or, failing
+that, the widest run reaching within ``edge_window`` eV of it (so a dip inside the valence band is
+never taken for the gap); each edge is placed half a step outside the last occupied point, so the
+gap is the number of empty points times the step, within one grid step of the true gap of a
+sharp-edged DOS.
 """
 
 from __future__ import annotations

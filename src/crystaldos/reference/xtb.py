@@ -56,7 +56,7 @@ class XtbResult:
         """Indices of the HOMO and LUMO by filling the levels from the bottom with the cell's
         electrons, two per level (so a partly filled level is both, whatever the occupations
         that smearing gave its degenerate partners)."""
-        n_electrons = int(round(float(self.occupations.sum())))
+        n_electrons = round(float(self.occupations.sum()))
         full, odd = divmod(n_electrons, 2)
         if odd:
             return full, full  # a half-filled level: metallic

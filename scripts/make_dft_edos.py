@@ -1,0 +1,200 @@
+"""The DFT eDOS campaign: GPAW PBE spectra of the shared structures, smallest cells first.
+
+Structures come from every shared set: JARVIS dft_3d phonon-benchmark structures, the Materials
+Project phonon set and the phonondb primitive cells built by ``scripts/make_phonondb.py`` (train
+and val only). Held out, never computed: every formula of the phonondb test split (which covers
+the test formulas of the other two sets) and every formula of the 50 JARVIS DFT spectra used to
+check the models. Duplicates across sets (same reduced formula, atom count and volume within
+2 %) are computed once. The order is smallest cell first, alternating between crystals the
+composition rule calls metals and the rest, so metals and insulators stay balanced however far
+the run gets. Each result is one record in resumable compressed parts under ``--out`` (see
+:mod:`crystaldos.reference.shards`):
+
+    OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2
+    python scripts/make_dft_edos.py --out data/dft_edos --summary
+
+A record holds the structure, the settings, E_F-relative band edges, gap, metallicity, magnetic
+moment, PAW valence electrons, the DOS on edos300 (states/eV per cell, both spins, 0.1 eV
+Gaussian, E = 0 at E_F) and the eigenvalues within -6..+11 eV with their k-point weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+EIGEN_WINDOW = (-6.0, 11.0)
+
+
+def _phonondb_crystals(folder: Path) -> list[tuple[str, str, object]]:
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.structures.readers import from_arrays
+
+    if not folder.is_dir():
+        return []
+    return [(r["id"], "phonondb", from_arrays(r["lattice"], r["species"],
+                                              frac_coords=r["frac_coords"], id=r["id"],
+                                              source=f"phonondb:{r['id']}"))
+            for r in RecordShards(folder, prefix="phonondb").records()]
+
+
+def reduced(formula: str) -> str:
+    """One spelling of a reduced formula (pymatgen's), whatever the source wrote."""
+    from pymatgen.core import Composition
+
+    return Composition(formula).reduced_formula
+
+
+def held_out_formulas(shared: Path) -> set[str]:
+    """Reduced formulas never computed: phonondb test and the 50 JARVIS eDOS check spectra."""
+    from crystaldos.datasets.shared import load_jarvis_edos_sample50
+
+    with gzip.open(shared / "phonondb_pbesol" / "index.jsonl.gz", "rt") as handle:
+        held = {reduced(e["formula"]) for e in map(json.loads, handle) if e["split"] == "test"}
+    held |= {reduced(r.crystal.formula) for r in load_jarvis_edos_sample50(shared).records
+             if r.crystal is not None}
+    return held
+
+
+def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
+    """(id, set, Crystal) of every structure to compute, in campaign order."""
+    from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
+    from crystaldos.evaluation.baselines import composition_says_metal
+
+    items = [(r.id, "jarvis_dft3d", r.crystal)
+             for r in load_jarvis_phonon_benchmark(args.shared, structures="dft3d").records
+             if r.crystal is not None]
+    items += [(r.id, "mp_phonon", r.crystal) for r in load_mp_phonon(args.shared).records]
+    items += _phonondb_crystals(args.phonondb)
+    held = held_out_formulas(args.shared)
+    seen: dict[tuple[str, int], list[float]] = {}
+    kept = []
+    for ident, set_name, crystal in sorted(items, key=lambda it: (it[2].n_atoms, it[0])):
+        formula = reduced(crystal.formula)
+        if formula in held or crystal.n_atoms > args.max_atoms:
+            continue
+        key = (formula, crystal.n_atoms)
+        volumes = seen.setdefault(key, [])
+        if any(abs(crystal.volume - v) < 0.02 * v for v in volumes):
+            continue
+        volumes.append(crystal.volume)
+        kept.append((ident, set_name, crystal))
+    metals = [it for it in kept if composition_says_metal(it[2].species)]
+    others = [it for it in kept if not composition_says_metal(it[2].species)]
+    order = []
+    for k in range(max(len(metals), len(others))):
+        order += [queue[k] for queue in (metals, others) if k < len(queue)]
+    return order
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 4) if np.isfinite(value) else None
+
+
+def _compute(item: tuple[str, str, object], settings_dict: dict) -> dict:
+    from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
+
+    ident, set_name, crystal = item
+    start = time.perf_counter()
+    try:
+        res = gpaw_edos(crystal, DFTSettings(**settings_dict))
+    except DFTError as err:
+        return {"id": ident, "set": set_name, "formula": crystal.formula, "reason": err.problem,
+                "seconds": round(time.perf_counter() - start, 2)}
+    eps = res.eigenvalues
+    inside = (eps >= EIGEN_WINDOW[0]) & (eps <= EIGEN_WINDOW[1])
+    bands = np.flatnonzero(inside.any(axis=(0, 1)))
+    window = eps[:, :, bands[0]:bands[-1] + 1] if bands.size else eps[:, :, :0]
+    return {
+        "id": ident, "set": set_name, "formula": crystal.formula,
+        "lattice": np.round(crystal.lattice, 6).tolist(), "species": list(crystal.species),
+        "frac_coords": np.round(crystal.frac_coords, 6).tolist(),
+        "settings": res.settings.to_dict(), "kpts": list(res.kpts),
+        "gap": round(res.gap, 4), "is_metal": res.is_metal, "vbm": _finite(res.vbm),
+        "cbm": _finite(res.cbm), "n_valence": res.n_valence,
+        "magnetic_moment": round(res.magnetic_moment, 4),
+        "grid": res.grid.to_dict(), "dos": [float(f"{v:.5g}") for v in res.dos],
+        "k_weights": np.round(res.k_weights, 6).tolist(),
+        "first_band": int(bands[0]) if bands.size else 0,
+        "eigenvalues": np.round(window, 3).tolist(),
+        "seconds": round(res.seconds, 2)}
+
+
+def build(args: argparse.Namespace) -> None:
+    from functools import partial
+
+    from crystaldos.reference.campaign import run_campaign
+    from crystaldos.reference.dft_edos import DFTSettings
+    from crystaldos.reference.shards import RecordShards
+
+    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density)
+    store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
+    done = store.done_ids()
+    todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
+    print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers", flush=True)
+    run_campaign(todo, partial(_compute, settings_dict=settings.to_dict()), store,
+                 workers=args.workers, report_every=10, log=lambda m: print(m, flush=True))
+
+
+def summary(args: argparse.Namespace) -> None:
+    from crystaldos.evaluation.baselines import composition_says_metal
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.safe_io import atomic_write_text
+
+    store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
+    rows, failures = list(store.records()), store.failures()
+    if not rows:
+        sys.exit(f"error: {args.out}: no records yet")
+    seconds = np.array([r["seconds"] for r in rows])
+    reasons: dict[str, int] = {}
+    for f in failures:
+        reasons[f["reason"][:60]] = reasons.get(f["reason"][:60], 0) + 1
+    rule = np.array([composition_says_metal(r["species"]) for r in rows])
+    metal = np.array([r["is_metal"] for r in rows])
+    result = {
+        "spectra": len(rows), "by_set": {s: sum(r["set"] == s for r in rows)
+                                         for s in sorted({r["set"] for r in rows})},
+        "failures": len(failures), "failure_reasons": reasons,
+        "share_metals": float(metal.mean()),
+        "composition_rule_agreement": float(np.mean(rule == metal)),
+        "atoms_per_cell_max": max(len(r["species"]) for r in rows),
+        "seconds_per_spectrum_mean": float(seconds.mean()),
+        "seconds_per_spectrum_median": float(np.median(seconds)),
+        "core_hours": float((seconds.sum() + sum(f["seconds"] for f in failures)) / 3600),
+        "spin_polarized": sum(r["magnetic_moment"] != 0 or len(r["eigenvalues"]) == 2
+                              for r in rows)}
+    atomic_write_text(args.out / "summary.json", json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--phonondb", type=Path, default=Path("data/phonondb"),
+                        help="records of scripts/make_phonondb.py (their primitive cells)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--basis", default="dzp")
+    parser.add_argument("--kpoint-density", type=float, default=2.5)
+    parser.add_argument("--max-atoms", type=int, default=16)
+    parser.add_argument("--part-size", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.summary:
+        summary(args)
+    else:
+        build(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Reference electronic DOS from DFT: GPAW (PBE, LCAO basis, k-mesh by density, Fermi-Dirac).
+
+One self-consistent calculation per crystal on a Gamma-centred Monkhorst-Pack mesh of
+``kpoint_density`` points per reciprocal Å (ASE's definition). From the eigenvalues on that mesh
+(irreducible k-points with their weights) come the Fermi level, the band edges, the gap and
+whether the crystal is a metal (:func:`band_edges`); the DOS is a Gaussian of width ``sigma`` eV on
+the edos300 grid relative to E_F, in states/eV per cell (both spins), with the eigenvalues kept so
+the set can be re-smeared or re-aligned (to the VBM) later. Spin polarization is used when the
+crystal holds an element of :data:`MAGNETIC_ELEMENTS`, started from ferromagnetic moments.
+
+GPAW is an optional dependency (the ``reference`` extra); it is imported only here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crystaldos.errors import SourcedError
+from crystaldos.reference.xtb import gaussian_dos
+from crystaldos.spectra.grid import EDOS_300, Grid
+from crystaldos.structures.crystal import Crystal
+
+#: Elements whose compounds are computed spin-polarized (ferromagnetic start). 3d metals with
+#: open shells in common compounds; see the README's measurement on Fe, Ni, Co and their oxides.
+MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
+#: Initial magnetic moment per magnetic atom, Bohr magnetons.
+INITIAL_MOMENT = 3.0
+#: A crystal whose gap is below this (eV) counts as a metal.
+METAL_GAP = 0.05
+
+
+class DFTError(SourcedError):
+    """One crystal could not be computed (SCF not converged, unsupported element...)."""
+
+
+@dataclass(frozen=True)
+class DFTSettings:
+    """Settings of one campaign; stored beside every spectrum."""
+
+    mode: str = "lcao"
+    basis: str = "dzp"
+    xc: str = "PBE"
+    kpoint_density: float = 2.5
+    occupation_width: float = 0.05
+    sigma: float = 0.1
+    max_iterations: int = 150
+    spin: str = "auto"  # auto | on | off
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BandEdges:
+    """Band edges (eV, same zero as the eigenvalues; cbm NaN for a metal) and gap >= 0."""
+
+    vbm: float
+    cbm: float
+    gap: float
+    is_metal: bool
+
+
+@dataclass(frozen=True)
+class DFTEDOS:
+    """One DFT eDOS.
+
+    eigenvalues: (S, K, B) eV relative to E_F; k_weights: (K,) summing to 1; dos: (G,) states/eV
+    per cell on ``grid`` relative to E_F (both spins); vbm, cbm relative to E_F (NaN for metals);
+    n_valence: valence electrons of the PAW setups per cell; magnetic_moment: total, Bohr
+    magnetons per cell.
+    """
+
+    eigenvalues: np.ndarray
+    k_weights: np.ndarray
+    dos: np.ndarray
+    grid: Grid
+    vbm: float
+    cbm: float
+    gap: float
+    is_metal: bool
+    n_valence: float
+    magnetic_moment: float
+    kpts: tuple[int, int, int]
+    settings: DFTSettings
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+
+def band_edges(eigenvalues: np.ndarray, filled_bands: list[float],
+               metal_gap: float = METAL_GAP) -> BandEdges:
+    """VBM, CBM, gap and metallicity by counting bands.
+
+    eigenvalues: (S, K, B) eV on the k-mesh, ascending per k-point; filled_bands[s]: electrons
+    of spin channel s (for an unpolarized calculation, half the electrons: each band holds two).
+    A channel whose count is not a whole number has a partly filled band, so the crystal is a
+    metal (a half-metal too). Otherwise band ``n_s - 1`` is the top valence band of channel s:
+    VBM is its maximum over k and channels, CBM the minimum of band ``n_s``; overlapping or
+    closer than ``metal_gap`` means a (semi)metal. Occupations of single levels are never used,
+    so a partly filled degenerate level at E_F is a metal, not a gap.
+    """
+    eps = np.asarray(eigenvalues, dtype=np.float64)
+    if eps.ndim != 3 or eps.size == 0 or len(filled_bands) != eps.shape[0]:
+        raise ValueError("eigenvalues must be (spins, k-points, bands), one count per spin")
+    counts = [round(float(n)) for n in filled_bands]
+    nan = float("nan")
+    if any(abs(float(n) - c) > 0.01 for n, c in zip(filled_bands, counts, strict=True)):
+        return BandEdges(nan, nan, 0.0, True)
+    tops = [eps[s, :, c - 1].max() for s, c in enumerate(counts) if c >= 1]
+    bottoms = [eps[s, :, c].min() for s, c in enumerate(counts) if c < eps.shape[2]]
+    vbm = float(max(tops)) if tops else nan
+    cbm = float(min(bottoms)) if bottoms else nan
+    gap = cbm - vbm
+    if not np.isfinite(gap) or gap < metal_gap:
+        return BandEdges(vbm, nan, 0.0, True)
+    return BandEdges(vbm, cbm, float(gap), False)
+
+
+def spin_polarized(crystal: Crystal, spin: str = "auto") -> bool:
+    if spin not in ("auto", "on", "off"):
+        raise ValueError(f"spin must be auto, on or off, not {spin!r}")
+    if spin != "auto":
+        return spin == "on"
+    return any(s in MAGNETIC_ELEMENTS for s in crystal.species)
+
+
+def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
+              grid: Grid = EDOS_300) -> DFTEDOS:
+    """Run GPAW on ``crystal`` and return its eDOS (see the module docstring)."""
+    try:
+        from gpaw import GPAW, FermiDirac
+    except ImportError:
+        raise DFTError(crystal.source or crystal.id, "GPAW is not installed; install the "
+                       "'reference' extra (see the README)") from None
+    from ase.calculators.calculator import kpts2sizeandoffsets
+
+    settings = settings or DFTSettings()
+    where = crystal.source or crystal.id
+    atoms = crystal.to_ase()
+    spin = spin_polarized(crystal, settings.spin)
+    if spin:
+        atoms.set_initial_magnetic_moments([INITIAL_MOMENT if s in MAGNETIC_ELEMENTS else 0.0
+                                            for s in crystal.species])
+    size, _ = kpts2sizeandoffsets(density=settings.kpoint_density, gamma=True, atoms=atoms)
+    start = time.perf_counter()
+    calc = GPAW(mode=settings.mode, basis=settings.basis, xc=settings.xc,
+                kpts={"size": tuple(int(n) for n in size), "gamma": True},
+                occupations=FermiDirac(settings.occupation_width),
+                convergence={"maximum iterations": settings.max_iterations},
+                spinpol=spin, txt=None, parallel={"domain": 1})
+    atoms.calc = calc
+    try:
+        atoms.get_potential_energy()
+    except Exception as err:  # GPAW raises KohnShamConvergenceError, KeyError for setups...
+        reason = str(err).splitlines()[0] if str(err) else ""
+        raise DFTError(where, f"GPAW failed: {type(err).__name__}: {reason}") from None
+    fermi = float(calc.get_fermi_level())
+    n_k = len(calc.get_ibz_k_points())
+    n_s = calc.get_number_of_spins()
+    eps = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(n_k)]
+                    for s in range(n_s)])
+    weights = np.asarray(calc.get_k_point_weights(), dtype=np.float64)
+    n_electrons = float(calc.get_number_of_electrons())
+    moment = float(calc.get_magnetic_moment()) if spin else 0.0
+    filled = ([n_electrons / 2] if n_s == 1 else
+              [(n_electrons + moment) / 2, (n_electrons - moment) / 2])
+    edges = band_edges(eps, filled)
+    rel = eps - fermi
+    # gaussian_dos counts two electrons per level; a spin-resolved level holds one
+    level_weights = np.broadcast_to((weights / weights.sum())[None, :, None]
+                                    * (1.0 if n_s == 1 else 0.5), rel.shape)
+    dos = gaussian_dos(rel.ravel(), level_weights.ravel(), grid.points, settings.sigma)
+    n_valence = n_electrons
+    return DFTEDOS(eigenvalues=rel, k_weights=weights / weights.sum(), dos=dos, grid=grid,
+                   vbm=edges.vbm - fermi, cbm=edges.cbm - fermi, gap=edges.gap,
+                   is_metal=edges.is_metal, n_valence=n_valence, magnetic_moment=moment,
+                   kpts=tuple(int(n) for n in size), settings=settings,
+                   seconds=time.perf_counter() - start)

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from crystaldos.reference.dft_edos import DFTSettings, band_edges, spin_polarized
+from tests.conftest import rocksalt
+
+
+def test_insulator_edges_come_from_band_counting() -> None:
+    k = np.linspace(0, 1, 4)
+    eps = np.stack([np.full(4, -6.0), -1.0 - k, 2.0 + k, 5.0 + k], axis=1)[None]  # (1, 4, 4)
+    edges = band_edges(eps, [2.0])  # 4 electrons fill two bands
+    assert not edges.is_metal and edges.vbm == -1.0 and edges.cbm == 2.0 and edges.gap == 3.0
+
+
+def test_overlapping_bands_and_odd_counts_are_metals() -> None:
+    k = np.linspace(0, 1, 4)
+    semimetal = np.stack([-2.0 + 3 * k, 0.5 - 1.0 * k], axis=1)[None]  # band 1 dips below top
+    assert band_edges(semimetal, [1.0]).is_metal
+    sodium_like = np.stack([-3.0 + 4 * k, 4.0 + k], axis=1)[None]
+    assert band_edges(sodium_like, [0.5]).is_metal  # one electron: a half-filled band
+
+
+def test_a_partly_filled_degenerate_level_is_a_metal() -> None:
+    """Gamma only: a triply degenerate level holding 4 electrons (copper-supercell case)."""
+    eps = np.array([[[-5.0, 0.0, 0.0, 0.0, 3.0]]])
+    assert band_edges(eps, [3.0]).is_metal
+    assert band_edges(eps, [4.0]).gap == 3.0  # filled: a real gap above it
+
+
+def test_spin_channels_and_half_metals() -> None:
+    up = [[-2.0, -1.0, 1.0]]
+    down = [[-2.0, 0.5, 2.0]]
+    eps = np.array([up, down])
+    assert band_edges(eps, [2.0, 1.0]).gap == pytest.approx(1.5)  # VBM -1 (up), CBM 0.5 (down)
+    assert band_edges(eps, [2.0, 1.4]).is_metal  # non-integer channel: half-metal
+
+
+def test_spin_is_used_for_magnetic_elements_only() -> None:
+    assert not spin_polarized(rocksalt())
+    from ase.build import bulk
+
+    from crystaldos.structures.readers import from_ase
+
+    assert spin_polarized(from_ase(bulk("Fe", "bcc", a=2.87), id="fe"))
+    assert not spin_polarized(from_ase(bulk("Fe", "bcc", a=2.87), id="fe"), "off")
+    with pytest.raises(ValueError, match="spin must be"):
+        spin_polarized(rocksalt(), "maybe")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "kind", "a", "metal"), [("Si", "diamond", 5.431, False),
+                                                          ("Al", "fcc", 4.05, True)])
+def test_gpaw_silicon_is_gapped_and_aluminium_a_metal(name: str, kind: str, a: float,
+                                                      metal: bool) -> None:
+    pytest.importorskip("gpaw")
+    from ase.build import bulk
+
+    from crystaldos.reference.dft_edos import gpaw_edos
+    from crystaldos.structures.readers import from_ase
+
+    crystal = from_ase(bulk(name, kind, a=a), id=name)
+    res = gpaw_edos(crystal, DFTSettings(basis="sz(dzp)", kpoint_density=1.5))
+    assert res.is_metal is metal
+    assert res.k_weights.sum() == pytest.approx(1.0)
+    assert res.n_valence == (8.0 if name == "Si" else 3.0)
+    assert res.dos.shape == (300,) and res.dos.min() >= 0
+    if not metal:
+        assert 0.3 < res.gap < 2.0 and res.vbm < 0 < res.cbm
+        assert res.dos[np.abs(res.grid.points) < 0.05].max() < 1e-3  # E_F mid-gap: empty
+    else:
+        assert res.gap == 0 and res.dos[np.argmin(np.abs(res.grid.points))] > 0.05
