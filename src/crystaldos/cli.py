@@ -200,6 +200,9 @@ def predict(
         "--properties", help="Add the properties derived from each DOS (see `crystaldos "
         "properties`).")] = False,
     temperatures: Temperatures = "300",
+    grid: Annotated[str | None, typer.Option(
+        help="Write the spectra on this preset grid (see `crystaldos grids`), moved there "
+        "conserving area; properties still come from the model's own grid.")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -213,15 +216,21 @@ def predict(
     from crystaldos.prediction.writers import INFO_COLUMNS, open_writer
     from crystaldos.pretrained import load_pretrained
     from crystaldos.safe_io import committing
+    from crystaldos.spectra.grid import preset as grid_preset
+    from crystaldos.spectra.resample import rebin
 
     temps = _temperatures(temperatures)
     bundle = load_pretrained(model, device=device)
     target_norm = normalization or bundle.normalization
     check_rescalable(bundle.normalization, target_norm)  # before the output file is touched
+    out_grid = bundle.grid if grid is None else grid_preset(grid)
+    if out_grid.kind != bundle.grid.kind:
+        raise CrystalDosError(f"--grid {grid} is a {out_grid.kind} grid but {bundle.name} "
+                              f"predicts {bundle.grid.kind} spectra")
     columns = dict(INFO_COLUMNS)
     if properties:
         columns.update(columns_for(bundle.grid.kind, temps))
-    writer = open_writer(output, bundle.grid, target_norm, columns)
+    writer = open_writer(output, out_grid, target_norm, columns)
     failures = []
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
 
@@ -242,6 +251,9 @@ def predict(
                                                  temps))
                 except CrystalDosError as exc:  # the spectrum is written, the properties NaN
                     bar.write(f"{pred.source}: no properties: {exc}", file=sys.stderr)
+            if out_grid != bundle.grid:
+                dos = rescale_prediction(rebin(dos, bundle.grid, out_grid), out_grid,
+                                         target_norm, target_norm)
             writer.write(pred.id, dos, values)
             done += 1
             bar.update(1)

@@ -100,7 +100,7 @@ def test_rescale_refuses_absolute_scales() -> None:
     with pytest.raises(Exception, match="cannot convert"):
         rescale_prediction(np.ones(51), PHDOS_51, "max", "valence")
     np.testing.assert_allclose(rescale_prediction(np.arange(51.0), PHDOS_51, "max", "max"),
-                               np.arange(51.0))
+                               np.arange(51.0) / 50.0)  # "max" means a maximum of exactly 1
 
 
 def test_bad_normalization_leaves_an_existing_output_untouched(tiny_model_dir: Path,
@@ -113,3 +113,23 @@ def test_bad_normalization_leaves_an_existing_output_untouched(tiny_model_dir: P
     assert result.exit_code != 0
     assert "cannot convert predictions from 'max' to 'valence'" in str(result.exception)
     assert out.read_text() == "earlier results\n"
+
+
+def test_predict_onto_another_grid_and_max_is_exactly_one(tiny_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    inputs = mixed_inputs(tmp_path / "in")[:2]
+    own, moved = tmp_path / "own.jsonl", tmp_path / "moved.jsonl"
+    for out, extra in ((own, []), (moved, ["--grid", "phdos66"])):
+        result = runner.invoke(app, ["predict", "-m", str(tiny_model_dir), *inputs, "-o",
+                                     str(out), "-q", *extra])
+        assert result.exit_code == 0, result.output
+    own_rows = list(read_predictions(own))
+    moved_rows = list(read_predictions(moved))
+    assert own_rows[0].grid.count == 51 and moved_rows[0].grid.count == 66
+    for a, b in zip(own_rows, moved_rows, strict=True):
+        assert a.dos.max() == pytest.approx(1.0) and b.dos.max() == pytest.approx(1.0)
+        np.testing.assert_allclose(b.dos[15:], a.dos, rtol=1e-6)  # 0..1000 cm^-1 is shared
+        assert not b.dos[:15].any()  # the model has nothing below 0 cm^-1
+    result = runner.invoke(app, ["predict", "-m", str(tiny_model_dir), *inputs, "-o",
+                                 str(tmp_path / "x.jsonl"), "--grid", "edos300"])
+    assert "edos300 is a electronic grid" in str(result.exception)

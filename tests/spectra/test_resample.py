@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from crystaldos.errors import SpectrumError
 from crystaldos.spectra import Grid, resample, smear_levels
 
 GRID = Grid(0.0, 1.0, 5, "eV", "electronic")  # bins [-0.5,0.5], [0.5,1.5], ... [3.5,4.5]
@@ -44,3 +45,34 @@ def test_smear_levels_integrates_gaussians_exactly():
     np.testing.assert_allclose(out, expected, rtol=1e-8)
     total = smear_levels([0.0, 0.3, -0.2], grid, 0.1, weights=[1, 2, 3]).sum() * grid.step
     assert total == pytest.approx(6.0)
+
+
+def test_rebin_conserves_area_and_lands_exactly_on_subset_grids() -> None:
+    from crystaldos.spectra.grid import PHDOS_51, PHDOS_66, PHDOS_221
+    from crystaldos.spectra.resample import rebin
+
+    rng = np.random.default_rng(0)
+    wide = rng.random(PHDOS_221.count)
+    on66 = rebin(wide, PHDOS_221, PHDOS_66)
+    np.testing.assert_allclose(on66, wide[:66])  # phdos66 points are the first 66 of phdos221
+    on51 = rebin(wide, PHDOS_221, PHDOS_51)
+    np.testing.assert_allclose(on51, wide[15:66])
+    # 10 cm^-1 fine bins onto 20 cm^-1 bins: pairs are averaged, area kept
+    from crystaldos.reference.phonondb import FINE_GRID
+
+    fine = np.zeros(FINE_GRID.count)
+    fine[(FINE_GRID.points > 0) & (FINE_GRID.points < 900)] = 1.0
+    coarse = rebin(fine, FINE_GRID, PHDOS_221)
+    assert coarse.sum() * 20.0 == pytest.approx(fine.sum() * 10.0)
+
+
+def test_rebin_converts_units_conserving_states() -> None:
+    from crystaldos.spectra.grid import PHDOS_51, Grid
+    from crystaldos.spectra.resample import rebin
+
+    thz = Grid(0.0, 0.5, 70, "THz", "phonon")
+    values = np.exp(-((PHDOS_51.points - 400.0) / 80.0) ** 2)
+    out = rebin(values, PHDOS_51, thz)
+    assert out.sum() * thz.step == pytest.approx(values.sum() * PHDOS_51.step, rel=1e-9)
+    with pytest.raises(SpectrumError, match="cannot rebin"):
+        rebin(np.ones(300), Grid(-5.0, 0.05, 300, "eV", "electronic"), PHDOS_51)

@@ -20,7 +20,8 @@ from crystaldos.structures.sources import StructureFailure, iter_inputs
 
 @dataclass(frozen=True)
 class Prediction:
-    """The predicted spectrum of one structure, on the model's grid and in its normalization."""
+    """The predicted spectrum of one structure, on the model's grid and in its normalization
+    (a shape normalization exactly: a max-normalized spectrum has its maximum at 1)."""
 
     id: str
     source: str
@@ -92,8 +93,12 @@ def predict_structures(bundle: ModelBundle,
             raise StructureError(failure.source, failure.reason)
         on_failure(failure)
 
+    from crystaldos.prediction.rescale import rescale_prediction
+
     model = bundle.model.to(device)
+    norm = bundle.normalization
     for crystals, graphs in _batches(stream, bundle.graph_settings, batch_size, fail):
         values = predict_graphs(model, graphs, batch_size=batch_size, device=device)
         for crystal, dos in zip(crystals, values, strict=True):
-            yield Prediction(crystal.id, crystal.source, dos, crystal)
+            yield Prediction(crystal.id, crystal.source,
+                             rescale_prediction(dos, bundle.grid, norm, norm), crystal)

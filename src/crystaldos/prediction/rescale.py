@@ -21,12 +21,15 @@ def check_rescalable(source: str, target: str) -> None:
 def rescale_prediction(dos: np.ndarray, grid: Grid, source: str, target: str) -> np.ndarray:
     """``dos`` (count,) from normalization ``source`` to ``target``.
 
-    Only the shape-defined normalizations can be converted into each other; an absolute scale
+    Negative values are clipped. Only the shape-defined normalizations can be converted into
+    each other; an absolute scale
     (valence, modes3n, none) cannot be recovered from a shape, so asking for it is an error.
     """
     check_rescalable(source, target)
-    if target == source:
+    if target not in RESCALABLE:  # the model's own absolute scale: keep it as predicted
         return np.asarray(dos)
+    # a shape normalization is enforced even when the model was trained on it, so a spectrum
+    # labelled max-normalized has its maximum at exactly 1
     clipped = np.clip(np.asarray(dos, dtype=np.float64), 0.0, None)
     if not clipped.any():
         return clipped

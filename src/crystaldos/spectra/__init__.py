@@ -6,6 +6,7 @@ from crystaldos.spectra.grid import (
     ELECTRONIC,
     PHDOS_51,
     PHDOS_66,
+    PHDOS_221,
     PHONON,
     PRESETS,
     Grid,
@@ -18,11 +19,12 @@ from crystaldos.spectra.normalize import (
     normalization_factor,
     normalize,
 )
-from crystaldos.spectra.resample import resample, smear_levels
+from crystaldos.spectra.resample import rebin, rebin_matrix, resample, smear_levels
 from crystaldos.spectra.spectrum import Spectrum
 
 __all__ = [
-    "EDOS_128", "EDOS_300", "ELECTRONIC", "NORMALIZATIONS", "PHDOS_51", "PHDOS_66", "PHONON",
-    "PRESETS", "BinStandardizer", "Grid", "Spectrum", "denormalize", "normalization_factor",
-    "normalize", "preset", "resample", "smear_levels",
+    "EDOS_128", "EDOS_300", "ELECTRONIC", "NORMALIZATIONS", "PHDOS_51", "PHDOS_66",
+    "PHDOS_221", "PHONON", "PRESETS", "BinStandardizer", "Grid", "Spectrum", "denormalize",
+    "normalization_factor", "normalize", "preset", "rebin", "rebin_matrix", "resample",
+    "smear_levels",
 ]

@@ -73,3 +73,35 @@ def smear_levels(levels: np.ndarray, grid: Grid, sigma: float,
         cdf = 0.5 * (1.0 + erf(z))
         out += (w[lo:lo + chunk, None] * np.diff(cdf, axis=1)).sum(axis=0)
     return out / grid.step
+
+
+def rebin_matrix(source: Grid, target: Grid) -> np.ndarray:
+    """(source.count, target.count) operator that moves a binned DOS between grids, conserving
+    area: ``target_values = source_values @ M``.
+
+    Each source value is read as constant over its bin (bin-averaged DOS, as every grid here
+    holds); ``M[i, j]`` is the overlap of source bin i with target bin j divided by the target
+    step. Area inside the target span is kept exactly; what lies outside it is dropped. The
+    grids must be of one kind; units are converted (cm^-1, THz, meV).
+    """
+    if source.kind != target.kind:
+        raise SpectrumError(f"cannot rebin a {source.kind} grid onto a {target.kind} grid")
+    src = source.converted(target.unit) if source.unit != target.unit else source
+    lo_s, hi_s = src.edges[:-1], src.edges[1:]
+    lo_t, hi_t = target.edges[:-1], target.edges[1:]
+    overlap = (np.minimum(hi_s[:, None], hi_t[None, :])
+               - np.maximum(lo_s[:, None], lo_t[None, :]))
+    return np.clip(overlap, 0.0, None) / target.step
+
+
+def rebin(values: np.ndarray, source: Grid, target: Grid) -> np.ndarray:
+    """``values`` (..., source.count) on ``target`` (..., target.count); see :func:`rebin_matrix`.
+    In the source unit's density: a spectrum per cm^-1 comes out per target unit."""
+    y = np.asarray(values, dtype=np.float64)
+    if source.kind != target.kind:
+        raise SpectrumError(f"cannot rebin a {source.kind} grid onto a {target.kind} grid")
+    if y.shape[-1] != source.count:
+        raise SpectrumError(f"{y.shape[-1]} values but the source grid has {source.count} points")
+    # states per source unit -> per target unit
+    scale = source.step / source.converted(target.unit).step
+    return (y @ rebin_matrix(source, target)) * scale
