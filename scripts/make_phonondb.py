@@ -48,12 +48,7 @@ def _init_worker(source: str) -> None:
 
 def _compute(entry: dict, mesh_length: float) -> dict:
     """One material as a record, or a failure record (``reason`` set)."""
-    from crystaldos.reference.phonondb import (
-        FINE_GRID,
-        PhonondbError,
-        phonons_from_archive,
-        read_archive,
-    )
+    from crystaldos.reference.phonondb import PhonondbError, phonons_from_archive, read_archive
 
     start = time.perf_counter()
     try:
@@ -62,20 +57,7 @@ def _compute(entry: dict, mesh_length: float) -> dict:
     except PhonondbError as err:
         return {"id": entry["mp_id"], "archive": entry["archive"], "reason": err.problem,
                 "seconds": round(time.perf_counter() - start, 3)}
-    nonzero = np.flatnonzero(res.histogram > 0)
-    first, last = (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
-    return {
-        "id": entry["mp_id"], "split": entry["split"], "formula": entry["formula"],
-        "lattice": np.round(res.lattice, 6).tolist(), "species": list(res.species),
-        "frac_coords": np.round(res.frac_coords, 6).tolist(),
-        "grid": FINE_GRID.to_dict(), "hist_first": first,
-        "hist": [float(f"{v:.5g}") for v in res.histogram[first:last]],
-        "modes_below_grid": round(res.below, 6), "modes_above_grid": round(res.above, 6),
-        "min_frequency_cm1": round(res.min_frequency, 3),
-        "max_frequency_cm1": round(res.max_frequency, 3),
-        "imaginary_fraction": round(res.imaginary_fraction, 6),
-        "mesh": list(res.mesh), "has_born": res.has_born, **res.thermal,
-        "seconds": round(time.perf_counter() - start, 3)}
+    return res.to_record(entry["mp_id"], entry["split"], entry["formula"])
 
 
 def _todo(args: argparse.Namespace, done: set[str]) -> list[dict]:

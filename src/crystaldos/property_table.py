@@ -28,7 +28,6 @@ from crystaldos.prediction.writers import ARROW_TYPES, plain_value
 from crystaldos.safe_io import AtomicFile
 from crystaldos.spectra.grid import Grid
 
-SHARED_DATASETS = ("jarvis-phonon", "mp-phonon")
 TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
 
 
@@ -79,11 +78,13 @@ def _looks_like_predictions(path: Path) -> bool:
 def iter_spectra(source: str, *, split: str | None = None,
                  data_root: str | Path | None = None) -> Iterator[SpectrumItem]:
     """Spectra of a predictions file or a data set (records without a spectrum are skipped)."""
+    from crystaldos.datasets.named import NAMED_DATASETS, load_dataset
+
     path = Path(source)
-    if source not in SHARED_DATASETS and not path.exists():
+    if source not in NAMED_DATASETS and not path.exists():
         raise CrystalDosError(f"{source}: no such file or folder, and not one of "
-                              f"{', '.join(SHARED_DATASETS)}")
-    if source not in SHARED_DATASETS and path.is_file() and _looks_like_predictions(path):
+                              f"{', '.join(NAMED_DATASETS)}")
+    if source not in NAMED_DATASETS and path.is_file() and _looks_like_predictions(path):
         from crystaldos.prediction.readers import read_predictions
 
         if split is not None:
@@ -92,31 +93,13 @@ def iter_spectra(source: str, *, split: str | None = None,
             yield SpectrumItem(item.id, item.grid, item.normalization, item.dos,
                                _cell_from_values(item.values, item.source), item.source)
         return
-    dataset = _load_dataset(source, data_root)
+    dataset = load_dataset(source, data_root=data_root)
     if split is not None:
         dataset = dataset.split(split)
     for rec in dataset.with_spectra():
         cell = CellInfo.from_crystal(rec.crystal) if rec.crystal is not None else None
         yield SpectrumItem(rec.id, dataset.grid, dataset.normalization, rec.dos, cell,
                            dataset.source or dataset.name)
-
-
-def _load_dataset(source: str, data_root: str | Path | None):
-    from crystaldos.datasets import (
-        load_id_prop_folder,
-        load_jarvis_phonon_benchmark,
-        load_jsonl,
-        load_mp_phonon,
-    )
-
-    if source == "jarvis-phonon":
-        return load_jarvis_phonon_benchmark(data_root)
-    if source == "mp-phonon":
-        return load_mp_phonon(data_root)
-    path = Path(source)
-    if path.is_dir():
-        return load_id_prop_folder(path)
-    return load_jsonl(path)
 
 
 def load_cells(inputs: Sequence[str | Path],

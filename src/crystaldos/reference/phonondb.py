@@ -81,6 +81,23 @@ class PhonondbResult:
     has_born: bool
     seconds: float
 
+    def to_record(self, ident: str, split: str, formula: str) -> dict:
+        """The JSON record of the built data set (histogram trimmed to its non-zero span)."""
+        nonzero = np.flatnonzero(self.histogram > 0)
+        first, last = (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
+        return {
+            "id": ident, "split": split, "formula": formula,
+            "lattice": np.round(self.lattice, 6).tolist(), "species": list(self.species),
+            "frac_coords": np.round(self.frac_coords, 6).tolist(),
+            "grid": FINE_GRID.to_dict(), "hist_first": first,
+            "hist": [float(f"{v:.5g}") for v in self.histogram[first:last]],
+            "modes_below_grid": round(self.below, 6), "modes_above_grid": round(self.above, 6),
+            "min_frequency_cm1": round(self.min_frequency, 3),
+            "max_frequency_cm1": round(self.max_frequency, 3),
+            "imaginary_fraction": round(self.imaginary_fraction, 6),
+            "mesh": list(self.mesh), "has_born": self.has_born, **self.thermal,
+            "seconds": round(self.seconds, 3)}
+
 
 def read_archive(data: bytes, name: str) -> ArchiveFiles:
     """The phonopy inputs inside the bytes of one ``.tar.lzma`` archive."""

@@ -21,11 +21,9 @@ from lightning.pytorch.loggers import CSVLogger
 from torch_geometric.loader import DataLoader
 
 from crystaldos.datasets.base import DOSDataset
-from crystaldos.datasets.folder import load_id_prop_folder
-from crystaldos.datasets.jsonl import load_jsonl
-from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
 from crystaldos.datasets.splits import random_split, save_splits
 from crystaldos.elements import valence_electrons
+from crystaldos.errors import DatasetError
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.atom_features import atom_feature_table
@@ -45,21 +43,17 @@ log = logging.getLogger(__name__)
 
 
 def load_training_dataset(config: TrainConfig) -> DOSDataset:
-    """The data set named by ``config.dataset`` (a shared-data name or a path)."""
+    """The data set named by ``config.dataset`` (a shared-data name or a path); the files
+    declare their own normalization, config.normalization is the training target that
+    ``_targets`` converts to."""
+    from crystaldos.datasets.named import load_dataset
+
     grid = grid_preset(config.grid) if config.grid else None
-    if config.dataset == "jarvis-phonon":
-        return load_jarvis_phonon_benchmark(config.data_root, structures=config.structures)
-    if config.dataset == "mp-phonon":
-        return load_mp_phonon(config.data_root)
-    # the files declare their own normalization; config.normalization is the training target,
-    # which _targets converts to
-    path = Path(config.dataset)
-    if path.is_dir():
-        return load_id_prop_folder(path, grid)
-    if path.suffix in (".jsonl", ".gz"):
-        return load_jsonl(path, grid)
-    raise ConfigError(f"{config.dataset}: not a known data set (jarvis-phonon, mp-phonon), "
-                      "an id_prop.csv folder or a .jsonl file")
+    try:
+        return load_dataset(config.dataset, data_root=config.data_root, grid=grid,
+                            structures=config.structures)
+    except DatasetError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _split_ids(dataset: DOSDataset, config: TrainConfig) -> dict[str, list[str]]:
