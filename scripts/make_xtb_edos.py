@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,26 +41,17 @@ def _structures(seed: int) -> list[tuple[str, str, object]]:
 
 def _done_ids(path: Path) -> set[str]:
     """Ids in a JSON-lines file; a half-written last line (killed mid-write) is cut off."""
+    from crystaldos.reference.shards import drop_torn_line
+
+    drop_torn_line(path)
     if not path.is_file():
         return set()
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with open(path, "r+b") as handle:
-            handle.truncate(keep)
-        data = data[:keep]
-    return {json.loads(line)["id"] for line in data.splitlines() if line.strip()}
-
-
-def _append(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    return {json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()}
 
 
 def run(args: argparse.Namespace) -> None:
     from crystaldos.reference.edos import xtb_edos
+    from crystaldos.reference.shards import append_line
     from crystaldos.reference.xtb import ReferenceCalculationError
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -78,11 +68,11 @@ def run(args: argparse.Namespace) -> None:
             ref = xtb_edos(crystal, sigma=args.sigma, min_length=args.min_length,
                            max_atoms=args.max_atoms)
         except ReferenceCalculationError as err:
-            _append(failures, {"id": ident, "set": set_name, "formula": crystal.formula,
+            append_line(failures, {"id": ident, "set": set_name, "formula": crystal.formula,
                                "reason": err.problem, "seconds": time.perf_counter() - t0})
             continue
         computed += 1
-        _append(results, {
+        append_line(results, {
             "id": ident, "set": set_name, "formula": crystal.formula,
             "lattice": np.round(crystal.lattice, 6).tolist(), "species": list(crystal.species),
             "frac_coords": np.round(crystal.frac_coords, 6).tolist(),

@@ -94,3 +94,18 @@ def tiny_model_dir(toy_dataset_file: Path, tmp_path_factory: pytest.TempPathFact
     out = tmp_path_factory.mktemp("models") / "tiny"
     return train(TrainConfig(dataset=str(toy_dataset_file), output=str(out), preset="tiny",
                              epochs=3, progress=False, accelerator="cpu", aliases=["toy"]))
+
+
+def write_spectra(path: Path, grid, normalization: str,
+                  rows: list[tuple[str, np.ndarray, dict]], columns: dict | None = None) -> Path:
+    """A predictions-style table of ``rows`` (id, DOS, other values) on ``grid``."""
+    from crystaldos.prediction.writers import open_writer
+    from crystaldos.spectra.spectrum import Spectrum
+
+    columns = {"id": "str", **(columns if columns is not None else
+                               {"cell_formula": "str", "volume_A3": "float"})}
+    writer = open_writer(path, columns, grid, normalization)
+    for ident, dos, values in rows:
+        writer.write({"id": ident, **values}, Spectrum(dos, grid, normalization))
+    writer.close()
+    return path

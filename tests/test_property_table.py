@@ -12,9 +12,8 @@ from typer.testing import CliRunner
 from crystaldos.cli import app
 from crystaldos.physics.properties import phonon_columns
 from crystaldos.prediction.readers import read_predictions
-from crystaldos.prediction.writers import open_writer
 from crystaldos.spectra.grid import EDOS_300, PHDOS_51, PHDOS_66
-from tests.conftest import rocksalt, silicon_primitive
+from tests.conftest import rocksalt, silicon_primitive, write_spectra
 
 runner = CliRunner()
 
@@ -30,14 +29,14 @@ def structure_files(folder: Path) -> list[str]:
 def test_writers_and_readers_round_trip(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"p{suffix}"
     cols = {"cell_formula": "str", "volume_A3": "float", "stable": "bool", "n": "int"}
-    w = open_writer(path, PHDOS_66, "max", cols)
     y = np.linspace(0, 1, 66)
-    w.write("a", y, {"cell_formula": "Na4Cl4", "volume_A3": 179.4, "stable": True, "n": 8})
-    w.write("b", y[::-1], {"cell_formula": "Si2", "volume_A3": float("nan"), "stable": None})
-    w.close()
+    write_spectra(path, PHDOS_66, "max", [
+        ("a", y, {"cell_formula": "Na4Cl4", "volume_A3": 179.4, "stable": True, "n": 8}),
+        ("b", y[::-1], {"cell_formula": "Si2", "volume_A3": float("nan"), "stable": None})],
+        cols)
     rows = list(read_predictions(path))
     assert [r.id for r in rows] == ["a", "b"]
-    assert rows[0].grid == PHDOS_66 and rows[0].normalization == "max"
+    assert rows[0].spectrum.grid == PHDOS_66 and rows[0].spectrum.normalization == "max"
     np.testing.assert_allclose(rows[1].dos, y[::-1], rtol=1e-5, atol=1e-7)  # 7 digits
     assert rows[0].values["cell_formula"] == "Na4Cl4"
     assert float(rows[0].values["volume_A3"]) == pytest.approx(179.4)
@@ -76,11 +75,8 @@ def test_properties_of_a_data_set_with_structures_matched_by_id(toy_dataset_file
     assert len(df) == 8 and df["cv_J_per_kgK_300K"].notna().all()
     # spectra without structure info: structures come from files named with --structures
     pred = tmp_path / "bare.csv"
-    w = open_writer(pred, PHDOS_51, "max", {})
     y = np.exp(-0.5 * ((PHDOS_51.points - 300) / 100) ** 2)
-    w.write("si", y)
-    w.write("unknown", y)
-    w.close()
+    write_spectra(pred, PHDOS_51, "max", [("si", y, {}), ("unknown", y, {})], {})
     inputs = structure_files(tmp_path / "in")
     table = tmp_path / "t.jsonl"
     result = runner.invoke(app, ["properties", str(pred), "-o", str(table),
@@ -95,17 +91,16 @@ def test_properties_of_a_data_set_with_structures_matched_by_id(toy_dataset_file
 
 def test_bad_rows_are_recorded_and_the_rest_written(tmp_path: Path) -> None:
     pred = tmp_path / "p.jsonl"
-    w = open_writer(pred, EDOS_300, "valence")
     e = EDOS_300.points
-    w.write("gapped", np.where((e < 0) | (e > 1.2), 0.2, 0.0), {"cell_formula": "Si2"})
-    w.write("empty", np.zeros(300), {"cell_formula": "Si2"})
-    w.write("metal", np.full(300, 0.1), {"cell_formula": "Cu"})
-    w.close()
+    write_spectra(pred, EDOS_300, "valence", [
+        ("gapped", np.where((e < 0) | (e > 1.2), 0.2, 0.0), {"cell_formula": "Si2"}),
+        ("empty", np.zeros(300), {"cell_formula": "Si2"}),
+        ("metal", np.full(300, 0.1), {"cell_formula": "Cu"})])
     table = tmp_path / "e.csv"
     result = runner.invoke(app, ["properties", str(pred), "--kind", "electronic",
                                  "-o", str(table)])
     assert result.exit_code == 1
-    assert "empty: DOS has no positive values" in result.output
+    assert "p.jsonl:2 [empty]: DOS has no positive values" in result.output
     with table.open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["id"] for r in rows] == ["gapped", "metal"]
@@ -122,12 +117,10 @@ def test_clear_errors(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "no such file" in str(result.exception)
     assert existing.read_text() == "earlier table\n"  # a bad input leaves the output alone
     pred = tmp_path / "p.jsonl"
-    w = open_writer(pred, PHDOS_51, "max")
-    w.write("a", np.ones(51), {"cell_formula": "Si2"})
-    w.close()
+    write_spectra(pred, PHDOS_51, "max", [("a", np.ones(51), {"cell_formula": "Si2"})])
     result = runner.invoke(app, ["properties", str(pred), "--kind", "electronic", "-o",
                                  str(tmp_path / "x.csv")])
-    assert "--kind electronic but the spectra are on a phonon grid" in str(result.exception)
+    assert str(result.exception) == f"--kind electronic, but {pred} holds phonon spectra"
     assert existing.read_text() == "earlier table\n"
     result = runner.invoke(app, ["properties", str(pred), "-o", str(tmp_path / "x.csv"),
                                  "--temperatures", "abc"])

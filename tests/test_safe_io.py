@@ -14,6 +14,7 @@ from crystaldos.cli import app
 from crystaldos.prediction.writers import JsonlWriter, open_writer
 from crystaldos.safe_io import DirectoryLock, OutputError, atomic_write_text
 from crystaldos.spectra.grid import PHDOS_51
+from crystaldos.spectra.spectrum import Spectrum
 from tests.conftest import rocksalt
 
 runner = CliRunner()
@@ -44,8 +45,8 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
 
 def test_writer_abort_keeps_earlier_output(tmp_path: Path) -> None:
     keep = _keep_file(tmp_path, "keep.csv")
-    writer = open_writer(keep, PHDOS_51, "max")
-    writer.write("a", np.ones(51), {"cell_formula": "Si2", "volume_A3": 40.0})
+    writer = open_writer(keep, {"id": "str"}, PHDOS_51, "max")
+    writer.write({"id": "a"}, Spectrum(np.ones(51), PHDOS_51, "max"))
     writer.abort()
     assert keep.read_text() == EARLIER and len(list(tmp_path.iterdir())) == 1
 

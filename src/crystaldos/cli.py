@@ -186,6 +186,11 @@ def _temperatures(text: str) -> list[float]:
 Temperatures = Annotated[str, typer.Option(help="Temperatures in K, comma-separated.")]
 
 
+Device = Annotated[str, typer.Option(help="Where the model runs: cpu, cuda or cuda:N.")]
+Workers = Annotated[int, typer.Option(min=1, help="Featurization processes.")]
+Backend = Annotated[str, typer.Option(help="Featurization backend: local, dask or ray.")]
+
+
 @app.command()
 def predict(
     inputs: Inputs,
@@ -203,66 +208,59 @@ def predict(
     grid: Annotated[str | None, typer.Option(
         help="Write the spectra on this preset grid (see `crystaldos grids`), moved there "
         "conserving area; properties still come from the model's own grid.")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    failures: Annotated[Path | None, typer.Option(
+        help="Also write the skipped structures (key, id, file, reason) to this table.")]
+    = None,
+    device: Device = "cpu",
+    workers: Workers = 1,
+    backend: Backend = "local",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Predict the DOS of every structure; bad structures are named on stderr and skipped."""
+    """Predict the DOS of every structure into one file; bad structures are named on stderr
+    and skipped. Exit status: 0 all written, 1 some skipped, 2 nothing done or bad usage."""
     from tqdm import tqdm
 
-    from crystaldos.physics.cell import CellInfo
-    from crystaldos.physics.properties import columns_for, properties_for
-    from crystaldos.prediction.engine import predict_structures
-    from crystaldos.prediction.rescale import check_rescalable, rescale_prediction
-    from crystaldos.prediction.writers import INFO_COLUMNS, open_writer
+    from crystaldos.prediction.pipeline import PredictionPipeline
+    from crystaldos.prediction.schema import FAILURE_COLUMNS, Failure
+    from crystaldos.prediction.writers import open_writer, write_row
     from crystaldos.pretrained import load_pretrained
     from crystaldos.safe_io import committing
     from crystaldos.spectra.grid import preset as grid_preset
-    from crystaldos.spectra.resample import rebin
 
     temps = _temperatures(temperatures)
     bundle = load_pretrained(model, device=device)
-    target_norm = normalization or bundle.normalization
-    check_rescalable(bundle.normalization, target_norm)  # before the output file is touched
-    out_grid = bundle.grid if grid is None else grid_preset(grid)
-    if out_grid.kind != bundle.grid.kind:
-        raise CrystalDosError(f"--grid {grid} is a {out_grid.kind} grid but {bundle.name} "
-                              f"predicts {bundle.grid.kind} spectra")
-    columns = dict(INFO_COLUMNS)
-    if properties:
-        columns.update(columns_for(bundle.grid.kind, temps))
-    writer = open_writer(output, out_grid, target_norm, columns)
-    failures = []
+    pipeline = PredictionPipeline(  # checks every setting before any output is touched
+        bundle, normalization=normalization, grid=None if grid is None else grid_preset(grid),
+        properties=properties, temperatures=temps, device=device, batch_size=batch_size,
+        backend=backend, workers=workers)
+    writer = open_writer(output, pipeline.columns, pipeline.grid, pipeline.normalization)
+    skipped = [] if failures is None else [open_writer(failures, dict.fromkeys(
+        FAILURE_COLUMNS, "str"))]
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
-
-    def failed(failure: object) -> None:
-        failures.append(failure)
-        bar.write(f"skipped {failure}", file=sys.stderr)
-
-    done = 0
-    with committing(writer, output), contextlib.closing(bar):
-        for pred in predict_structures(bundle, inputs, batch_size=batch_size, device=device,
-                                       on_failure=failed):
-            dos = rescale_prediction(pred.dos, bundle.grid, bundle.normalization, target_norm)
-            values = {"cell_formula": pred.crystal.formula, "volume_A3": pred.crystal.volume}
-            if properties:
-                try:
-                    values.update(properties_for(bundle.grid.kind, bundle.grid, dos,
-                                                 target_norm, CellInfo.from_crystal(pred.crystal),
-                                                 temps))
-                except CrystalDosError as exc:  # the spectrum is written, the properties NaN
-                    bar.write(f"{pred.source}: no properties: {exc}", file=sys.stderr)
-            if out_grid != bundle.grid:
-                dos = rescale_prediction(rebin(dos, bundle.grid, out_grid), out_grid,
-                                         target_norm, target_norm)
-            writer.write(pred.id, dos, values)
+    done = failed = 0
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(committing(writer, output))
+        for extra in skipped:
+            stack.enter_context(committing(extra, failures))
+        stack.enter_context(contextlib.closing(bar))
+        for item in pipeline.run(inputs):
+            if isinstance(item, Failure):
+                failed += 1
+                bar.write(f"skipped {item}", file=sys.stderr)
+                for extra in skipped:
+                    extra.write(item.values())
+                continue
+            if item.values.get("note"):
+                bar.write(f"{item.key}: {item.values['note']}", file=sys.stderr)
+            write_row(writer, item)
             done += 1
             bar.update(1)
         if done == 0:
             raise CrystalDosError(f"no structure predicted from {' '.join(inputs)} "
-                                  f"({len(failures)} skipped); {output} left unchanged")
+                                  f"({failed} skipped); {output} left unchanged")
     typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
-               f"{len(failures)} skipped")
-    if failures:
+               f"{failed} skipped")
+    if failed:
         raise typer.Exit(1)
 
 
@@ -273,7 +271,8 @@ def properties_command(
                                           "mp-phonon, a .jsonl data set or an id_prop folder.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Table: .csv, .jsonl or "
                                          ".parquet.")],
-    kind: Annotated[str, typer.Option(help="phonon or electronic.")] = "phonon",
+    kind: Annotated[str | None, typer.Option(
+        help="phonon or electronic (default: what the spectra's grid says).")] = None,
     temperatures: Temperatures = "300",
     structures: Annotated[list[str] | None, typer.Option(
         "--structures", "-s", help="Structure files/folders/globs matched by id (repeatable); "
@@ -289,24 +288,17 @@ def properties_command(
     = 0.5,
 ) -> None:
     """Derive properties from each DOS: Cv, S, U, F, Debye temperature, isotope scattering and
-    stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic)."""
+    stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic). A row
+    that cannot be read or derived is named and skipped. Exit status: 0 all written, 1 some
+    skipped, 2 nothing done or bad usage."""
     from crystaldos.physics.properties import columns_for
-    from crystaldos.property_table import (
-        TableWriter,
-        check_kind,
-        iter_spectra,
-        load_cells,
-        property_rows,
-    )
+    from crystaldos.prediction.writers import open_writer
+    from crystaldos.property_table import SpectrumItem, iter_spectra, load_cells, property_rows
     from crystaldos.safe_io import committing
 
-    if kind not in ("phonon", "electronic"):
+    if kind not in (None, "phonon", "electronic"):
         raise typer.BadParameter(f"--kind must be phonon or electronic, not {kind!r}")
     temps = _temperatures(temperatures)
-    options: dict[str, float] = ({"stability_threshold": stability_threshold}
-                                 if kind == "phonon" else
-                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level,
-                                  "edge_window": edge_window})
     cells = None
     if structures:
         cells = load_cells(structures, on_failure=lambda m: _err(f"skipped structure {m}"))
@@ -316,21 +308,37 @@ def properties_command(
         failures.append(failure)
         _err(f"skipped {failure}")
 
-    # read the first spectrum before the output is opened, so that a bad input never
-    # truncates an existing table
+    # the spectra say their kind: read up to the first good one before the output is opened
     spectra = iter_spectra(source, split=split)
-    first = next(spectra, None)
-    if first is None:
-        raise CrystalDosError(f"{source}: no spectra to derive properties from")
-    check_kind(first, kind)
-    writer = TableWriter(output, columns_for(kind, temps))
+    head = []
+    for item in spectra:
+        head.append(item)
+        if isinstance(item, SpectrumItem):
+            break
+    good = [i for i in head if isinstance(i, SpectrumItem)]
+    if not good:
+        for item in head:
+            failed(item)
+        raise CrystalDosError(f"{source}: no readable spectra to derive properties from")
+    file_kind = good[0].spectrum.grid.kind
+    if kind is not None and kind != file_kind:
+        raise CrystalDosError(f"--kind {kind}, but {source} holds {file_kind} spectra")
+    kind = file_kind
+    options: dict[str, float] = ({"stability_threshold": stability_threshold}
+                                 if kind == "phonon" else
+                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level,
+                                  "edge_window": edge_window})
+    writer = open_writer(output, {"id": "str", **columns_for(kind, temps)})
     done = without_cell = 0
     with committing(writer, output):
-        for row in property_rows(itertools.chain([first], spectra), kind, temps, cells=cells,
+        for row in property_rows(itertools.chain(head, spectra), kind, temps, cells=cells,
                                  on_failure=failed, **options):
             writer.write(row)
             done += 1
             without_cell += row.get("n_atoms") is None
+        if done == 0:
+            raise CrystalDosError(f"{source}: no properties derived ({len(failures)} "
+                                  f"skipped); {output} left unchanged")
     typer.echo(f"{done} materials -> {output}; {len(failures)} skipped")
     if without_cell:
         _err(f"note: {without_cell} materials had no structure, so only their per-atom and "
@@ -350,13 +358,15 @@ def screen(
         "--properties/--no-properties", help="Derive the properties of each DOS.")] = True,
     temperatures: Temperatures = "300",
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
-    workers: Annotated[int, typer.Option(min=1, help="Featurization processes.")] = 1,
-    backend: Annotated[str, typer.Option(help="local, dask or ray.")] = "local",
+    workers: Workers = 1,
+    backend: Backend = "local",
     shard_size: Annotated[int, typer.Option(min=1, help="Rows per Parquet shard.")] = 4096,
+    device: Device = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Screen many structures: stream them through featurization and batched inference into
-    Parquet shards that survive interruption; bad structures go to the failures table."""
+    """Screen many structures: stream them through the same pipeline as `predict` into
+    Parquet shards that survive interruption; bad structures go to the failures table.
+    Exit status: 0 all written, 1 some skipped, 2 bad usage."""
     from tqdm import tqdm
 
     from crystaldos.pretrained import load_pretrained
@@ -364,7 +374,7 @@ def screen(
     from crystaldos.structures.sources import count_structures
 
     temps = _temperatures(temperatures)
-    bundle = load_pretrained(model)
+    bundle = load_pretrained(model, device=device)
     total = count_structures(inputs)
     bar = tqdm(desc=f"screen ({bundle.name})", unit="struct", total=total, disable=quiet,
                file=sys.stderr, smoothing=0.05)
@@ -377,12 +387,15 @@ def screen(
     try:
         summary = run_screen(inputs, bundle, output, properties=properties, temperatures=temps,
                              batch_size=batch_size, workers=workers, backend=backend,
-                             shard_size=shard_size, progress=progress)
+                             shard_size=shard_size, device=device, progress=progress,
+                             on_failure=lambda f: bar.write(f"skipped {f}", file=sys.stderr))
     finally:
         bar.close()
     typer.echo(f"{summary.written} rows, {summary.failed} failures written to {output} "
                f"({summary.skipped} already done) in {summary.seconds:.1f} s, "
                f"{summary.rate:.0f} structures/s")
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -395,7 +408,8 @@ def rank(
                                                 "shortlist: .csv, .jsonl or .parquet.")] = None,
 ) -> None:
     """Shortlist the screened structures by one property column."""
-    from crystaldos.screening.report import ranked, write_table
+    from crystaldos.prediction.writers import write_arrow_table
+    from crystaldos.screening.report import ranked
 
     table = ranked(directory, by, top=top, ascending=ascending)
     shown = [c for c in ("id", "formula", by) if c in table.column_names]
@@ -405,7 +419,7 @@ def rank(
                                  for v in row.values()]
         typer.echo("  ".join(cells))
     if output is not None:
-        write_table(table, output)
+        write_arrow_table(table, output)
         typer.echo(f"{table.num_rows} rows -> {output}")
 
 
@@ -439,6 +453,7 @@ def verify(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from crystaldos.safe_io import atomic_target
     from crystaldos.screening.report import ranked
     from crystaldos.screening.store import iter_rows, read_meta
     from crystaldos.screening.verify import (
@@ -461,7 +476,8 @@ def verify(
                                on_failure=lambda key, why: _err(f"no reference for {key}: {why}"))
     if not checked:
         raise CrystalDosError(f"{directory}: no structure of the shortlist could be verified")
-    pq.write_table(pa.Table.from_pylist(checked), directory / "verify.parquet")
+    with atomic_target(directory / "verify.parquet") as tmp:
+        pq.write_table(pa.Table.from_pylist(checked), tmp)
     plot_verification(checked, grid, directory / "verify.png", note)
     for row in checked:
         typer.echo(f"{row['id']:>20s}  {row.get('formula', '')!s:>14s}  {by} "

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crystaldos.errors import StructureError
 from crystaldos.graphs.cache import GraphCache
 from crystaldos.graphs.crystal_graph import GraphSettings
+from crystaldos.graphs.featurizer import graph_or_reason
+from crystaldos.safe_io import atomic_target, atomic_write_text
 from crystaldos.structures.sources import StructureFailure, iter_inputs
 
 
@@ -46,19 +46,18 @@ def featurize(inputs: Iterable[str | Path], output: str | Path, settings: GraphS
     cache = GraphCache(output, settings)
     report = FeaturizeReport()
     index_path = cache.directory / "index.jsonl"
-    tmp_index = index_path.with_suffix(".jsonl.part")
     start = time.perf_counter()
-    with open(tmp_index, "w") as index:
+    with atomic_target(index_path) as tmp_index, open(tmp_index, "w") as index:
         for item in iter_inputs(inputs):
             if isinstance(item, StructureFailure):
                 report.failures.append(item)
                 if on_item:
                     on_item(item.source, item)
                 continue
-            try:
-                graph, hit = cache.get(item)
-            except StructureError as err:
-                failure = StructureFailure.from_error(err)
+            hit = item in cache
+            graph = graph_or_reason(item, settings, cache)
+            if isinstance(graph, str):
+                failure = StructureFailure(item.source, graph)
                 report.failures.append(failure)
                 if on_item:
                     on_item(item.source, failure)
@@ -71,10 +70,9 @@ def featurize(inputs: Iterable[str | Path], output: str | Path, settings: GraphS
                 "triplets": graph.num_triplets}) + "\n")
             if on_item:
                 on_item(item.id, None)
-    os.replace(tmp_index, index_path)
-    with open(cache.directory / "failures.jsonl", "w") as fh:
-        for f in report.failures:
-            fh.write(json.dumps({"source": f.source, "reason": f.reason}) + "\n")
+    atomic_write_text(cache.directory / "failures.jsonl",
+                      "".join(json.dumps({"source": f.source, "reason": f.reason}) + "\n"
+                              for f in report.failures))
     report.seconds = time.perf_counter() - start
     report.index_path = index_path
     return report

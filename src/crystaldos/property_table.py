@@ -12,23 +12,15 @@ Structures named with ``--structures`` (matched by id) override what the rows ca
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from crystaldos.errors import CrystalDosError, SourcedError
 from crystaldos.physics.cell import CellInfo
 from crystaldos.physics.properties import properties_for
-from crystaldos.prediction.writers import ARROW_TYPES, plain_value
-from crystaldos.safe_io import AtomicFile
-from crystaldos.spectra.grid import Grid
-
-TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
+from crystaldos.spectra.spectrum import Spectrum
 
 
 @dataclass
@@ -36,9 +28,7 @@ class SpectrumItem:
     """A spectrum with what is known of its cell (None when nothing is)."""
 
     id: str
-    grid: Grid
-    normalization: str
-    dos: np.ndarray
+    spectrum: Spectrum
     cell: CellInfo | None
     source: str
 
@@ -50,7 +40,8 @@ class ItemFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.id}: {self.reason}"
+        named = f" [{self.id}]" if self.id and self.id not in self.source else ""
+        return f"{self.source}{named}: {self.reason}"
 
 
 def _cell_from_values(values: Mapping[str, Any], where: str) -> CellInfo | None:
@@ -76,8 +67,9 @@ def _looks_like_predictions(path: Path) -> bool:
 
 
 def iter_spectra(source: str, *, split: str | None = None,
-                 data_root: str | Path | None = None) -> Iterator[SpectrumItem]:
-    """Spectra of a predictions file or a data set (records without a spectrum are skipped)."""
+                 data_root: str | Path | None = None) -> Iterator[SpectrumItem | ItemFailure]:
+    """Spectra of a predictions file or a data set (records without a spectrum are skipped);
+    a row that cannot be read comes as an :class:`ItemFailure` and reading goes on."""
     from crystaldos.datasets.named import NAMED_DATASETS, load_dataset
 
     path = Path(source)
@@ -86,20 +78,28 @@ def iter_spectra(source: str, *, split: str | None = None,
                               f"{', '.join(NAMED_DATASETS)}")
     if source not in NAMED_DATASETS and path.is_file() and _looks_like_predictions(path):
         from crystaldos.prediction.readers import read_predictions
+        from crystaldos.prediction.schema import Failure
 
         if split is not None:
             raise CrystalDosError("--split applies to data sets, not to predictions files")
         for item in read_predictions(path):
-            yield SpectrumItem(item.id, item.grid, item.normalization, item.dos,
-                               _cell_from_values(item.values, item.source), item.source)
+            if isinstance(item, Failure):
+                yield ItemFailure(item.id, item.key, item.reason)
+                continue
+            try:
+                cell = _cell_from_values(item.values, item.key)
+            except SourcedError as err:
+                yield ItemFailure(item.id, item.key, err.problem)
+                continue
+            yield SpectrumItem(item.id, item.spectrum, cell, item.key)
         return
     dataset = load_dataset(source, data_root=data_root)
     if split is not None:
         dataset = dataset.split(split)
     for rec in dataset.with_spectra():
         cell = CellInfo.from_crystal(rec.crystal) if rec.crystal is not None else None
-        yield SpectrumItem(rec.id, dataset.grid, dataset.normalization, rec.dos, cell,
-                           dataset.source or dataset.name)
+        yield SpectrumItem(rec.id, Spectrum(rec.dos, dataset.grid, dataset.normalization), cell,
+                           f"{dataset.source or dataset.name}:{rec.id}")
 
 
 def load_cells(inputs: Sequence[str | Path],
@@ -117,79 +117,25 @@ def load_cells(inputs: Sequence[str | Path],
     return cells
 
 
-def check_kind(item: SpectrumItem, kind: str) -> None:
-    """Raise when the spectra are not of the requested property kind."""
-    if item.grid.kind != kind:
-        raise CrystalDosError(f"--kind {kind} but the spectra are on a {item.grid.kind} grid")
-
-
-def property_rows(items: Iterable[SpectrumItem], kind: str, temperatures: Sequence[float],
-                  *, cells: Mapping[str, CellInfo] | None = None,
+def property_rows(items: Iterable[SpectrumItem | ItemFailure], kind: str,
+                  temperatures: Sequence[float], *, cells: Mapping[str, CellInfo] | None = None,
                   on_failure: Callable[[ItemFailure], None] | None = None,
                   **options: Any) -> Iterator[dict[str, Any]]:
-    """``{"id": ..., <property columns>}`` per item; an item that fails goes to ``on_failure``
-    (default: raise) and the rest carry on."""
+    """``{"id": ..., <property columns>}`` per item; an item that fails (unreadable, or its
+    properties cannot be derived) goes to ``on_failure`` (default: raise) and the rest carry
+    on. Spectra of another kind than ``kind`` fail one by one."""
     for item in items:
-        check_kind(item, kind)  # a wrong --kind is the caller's error, not the item's
-        cell = item.cell
-        if cells is not None and item.id in cells:
-            cell = cells[item.id]
-        try:
-            row = properties_for(kind, item.grid, item.dos, item.normalization, cell,
-                                 temperatures, **options)
-        except CrystalDosError as exc:
-            failure = ItemFailure(item.id, item.source, str(exc))
-            if on_failure is None:
-                raise SourcedError(f"{item.source}: {item.id}", str(exc)) from None
-            on_failure(failure)
-            continue
-        yield {"id": item.id, **row}
-
-
-class TableWriter:
-    """Streams property rows to .csv or .jsonl, or .parquet (at close), under a temporary name
-    that replaces the path only at :meth:`close` (:meth:`abort` leaves an earlier file)."""
-
-    def __init__(self, path: str | Path, columns: Mapping[str, str]) -> None:
-        self.path = Path(path)
-        self.suffix = self.path.suffix.lower()
-        if self.suffix not in TABLE_FORMATS:
-            raise CrystalDosError(f"{self.path}: output must end in one of "
-                                  f"{', '.join(TABLE_FORMATS)}")
-        self.columns = {"id": "str", **columns}
-        self.target = AtomicFile(self.path)
-        self.rows: list[dict[str, Any]] = []
-        self.fh = None
-        if self.suffix in (".csv", ".jsonl"):
-            self.fh = self.target.tmp.open("w", newline="")
-        if self.suffix == ".csv":
-            self.csv = csv.writer(self.fh)
-            self.csv.writerow(list(self.columns))
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        values = {k: plain_value(row.get(k)) for k in self.columns}
-        if self.suffix == ".csv":
-            self.csv.writerow(["" if v is None else (f"{v:.10g}" if isinstance(v, float) else v)
-                               for v in values.values()])
-        elif self.suffix == ".jsonl":
-            self.fh.write(json.dumps(values) + "\n")
-        else:
-            self.rows.append(values)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-        if self.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            schema = pa.schema([(n, ARROW_TYPES[t]) for n, t in self.columns.items()])
-            data = {n: [r[n] for r in self.rows] for n in self.columns}
-            pq.write_table(pa.table(data, schema=schema), self.target.tmp)
-        self.target.commit()
-
-    def abort(self) -> None:
-        """Drop the unfinished table; an earlier file at the path stays as it was."""
-        if self.fh is not None:
-            self.fh.close()
-        self.target.discard()
+        if isinstance(item, SpectrumItem):
+            cell = cells[item.id] if cells is not None and item.id in cells else item.cell
+            spectrum = item.spectrum
+            try:
+                row = properties_for(kind, spectrum.grid, spectrum.values,
+                                     spectrum.normalization, cell, temperatures, **options)
+            except CrystalDosError as exc:
+                item = ItemFailure(item.id, item.source, str(exc))
+            else:
+                yield {"id": item.id, **row}
+                continue
+        if on_failure is None:
+            raise SourcedError(item.source, item.reason)
+        on_failure(item)

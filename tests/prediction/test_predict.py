@@ -12,6 +12,7 @@ from crystaldos.models.saving import load_model
 from crystaldos.prediction.engine import predict_structures
 from crystaldos.prediction.readers import read_predictions
 from crystaldos.prediction.rescale import rescale_prediction
+from crystaldos.prediction.schema import BASE_COLUMNS
 from crystaldos.prediction.writers import open_writer
 from crystaldos.spectra.grid import PHDOS_51
 from tests.conftest import rocksalt, silicon_primitive, triclinic
@@ -50,7 +51,8 @@ def test_predict_mixture_writes_good_and_names_bad(tiny_model_dir: Path, tmp_pat
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in lines] == ["nacl", "si", "frame-0", "frame-1"]
     for rec in lines:
-        assert rec["grid"] == {"start": 0.0, "step": 20.0, "count": 51, "unit": "cm^-1"}
+        assert rec["grid"] == {"start": 0.0, "step": 20.0, "count": 51, "unit": "cm^-1",
+                               "kind": "phonon"}
         assert rec["normalization"] == "max" and len(rec["dos"]) == 51
 
 
@@ -77,13 +79,13 @@ def test_csv_output_and_renormalization(tiny_model_dir: Path, tmp_path: Path) ->
                                  "-q", "--normalization", "area"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)  # plain CSV: no comment lines, no options needed
-    assert list(table.columns[:7]) == ["id", "cell_formula", "volume_A3", "normalization",
-                                       "grid_unit", "grid_start", "grid_step"]
-    assert table.columns[7] == "dos_0"
+    names = [*BASE_COLUMNS, "normalization", "grid_unit", "grid_start", "grid_step"]
+    assert list(table.columns[:len(names)]) == names
+    assert table.columns[len(names)] == "dos_0"
     row = table.iloc[0]
-    assert row["id"] == "nacl" and row["normalization"] == "area"
+    assert row["id"] == "nacl" and row["normalization"] == "area" and row["formula"] == "NaCl"
     assert row["cell_formula"] == "Na4Cl4" and row["volume_A3"] == pytest.approx(5.64**3, rel=1e-6)
-    values = row.iloc[7:].to_numpy(dtype=float)
+    values = row.iloc[len(names):].to_numpy(dtype=float)
     assert values.sum() * row["grid_step"] == pytest.approx(1.0, rel=1e-5)
     assert [p.id for p in read_predictions(out)] == ["nacl"]
 
@@ -93,7 +95,7 @@ def test_unknown_model_and_output_format_are_one_line_errors(tmp_path: Path) -> 
     assert result.exit_code != 0
     assert "no-such-model: not a bundled model" in str(result.exception or result.output)
     with pytest.raises(Exception, match=r"o\.txt: output must end in"):
-        open_writer(tmp_path / "o.txt", PHDOS_51, "max")
+        open_writer(tmp_path / "o.txt", {"id": "str"}, PHDOS_51, "max")
 
 
 def test_rescale_refuses_absolute_scales() -> None:
@@ -125,11 +127,11 @@ def test_predict_onto_another_grid_and_max_is_exactly_one(tiny_model_dir: Path,
         assert result.exit_code == 0, result.output
     own_rows = list(read_predictions(own))
     moved_rows = list(read_predictions(moved))
-    assert own_rows[0].grid.count == 51 and moved_rows[0].grid.count == 66
+    assert own_rows[0].spectrum.grid.count == 51 and moved_rows[0].spectrum.grid.count == 66
     for a, b in zip(own_rows, moved_rows, strict=True):
         assert a.dos.max() == pytest.approx(1.0) and b.dos.max() == pytest.approx(1.0)
         np.testing.assert_allclose(b.dos[15:], a.dos, rtol=1e-6)  # 0..1000 cm^-1 is shared
         assert not b.dos[:15].any()  # the model has nothing below 0 cm^-1
     result = runner.invoke(app, ["predict", "-m", str(tiny_model_dir), *inputs, "-o",
                                  str(tmp_path / "x.jsonl"), "--grid", "edos300"])
-    assert "edos300 is a electronic grid" in str(result.exception)
+    assert "an electronic output grid" in str(result.exception)

@@ -12,9 +12,7 @@ tensors and load with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ from crystaldos.graphs.crystal_graph import (
     graph_arrays,
     graph_from_arrays,
 )
+from crystaldos.safe_io import atomic_target, atomic_write_text
 from crystaldos.structures.crystal import Crystal
 
 
@@ -38,7 +37,7 @@ class GraphCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         meta = self.directory / "settings.json"
         if not meta.exists():
-            _atomic_write_text(meta, json.dumps(settings.to_dict(), indent=1, sort_keys=True))
+            atomic_write_text(meta, json.dumps(settings.to_dict(), indent=1, sort_keys=True))
 
     def path_for(self, crystal: Crystal) -> Path:
         return self.directory / f"{crystal.fingerprint()}.pt"
@@ -92,19 +91,6 @@ def _entry_matches(arrays: object, crystal: Crystal, settings: GraphSettings) ->
     return bool(torch.allclose(stored, actual, atol=1e-4))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def _atomic_save(obj: dict[str, torch.Tensor], path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -9,9 +9,7 @@ from the card, never from package defaults, and refuses a card whose feature tab
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.alignn import ALIGNNDOS
 from crystaldos.models.autoencoder import AELatentALIGNN, SpectrumAutoencoder
 from crystaldos.models.xtal2dos import Xtal2DoS
+from crystaldos.safe_io import atomic_target, atomic_write_text
 from crystaldos.spectra.grid import Grid
 
 CARD_FORMAT = 1
@@ -103,11 +102,9 @@ def save_model(directory: str | Path, model: nn.Module, card: dict[str, Any]) ->
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    torch.save(state, tmp)
-    os.replace(tmp, directory / WEIGHTS_FILE)
-    (directory / CARD_FILE).write_text(json.dumps(card, indent=1, sort_keys=False) + "\n")
+    with atomic_target(directory / WEIGHTS_FILE) as tmp:
+        torch.save(state, tmp)
+    atomic_write_text(directory / CARD_FILE, json.dumps(card, indent=1, sort_keys=False) + "\n")
     return directory
 
 

@@ -27,6 +27,8 @@ AMU = _c.atomic_mass
 C_CM_PER_S = _c.c * 100.0
 #: wavenumbers (cm^-1) of one THz: 1e12 / c (about 33.356).
 THZ_TO_CM1 = 1e12 / C_CM_PER_S
+#: wavenumbers (cm^-1) of one meV: E / (h c) (about 8.0655).
+MEV_TO_CM1 = 1e-3 * EV / (H * C_CM_PER_S)
 
 #: angular frequency (rad/s) of one unit of each phonon grid unit.
 _OMEGA_PER_UNIT = {

@@ -23,9 +23,9 @@ from crystaldos.spectra.grid import ELECTRONIC, Grid
 DEFAULT_GAP_TOLERANCE = 0.01
 #: how far (eV) from the Fermi level the gap may start. Spectra aligned to the valence-band
 #: maximum (JARVIS, the xTB reference set) carry the smeared tail of the top valence states
-#: across E = 0: with 0.15 eV Gaussian smearing the DOS falls below 1 % of its maximum only
-#: 0.3-0.45 eV above the edge: on 29 xTB spectra (scripts/make_xtb_edos.py) a 0.1 eV window got
-#: the metal-or-gapped class of 2 right, a 0.5 eV window of 26.
+#: across E = 0; with a Gaussian smearing of width s the DOS falls below 1 % of a band-edge
+#: value only about 3 s above the edge (0.45 eV for the xTB set's s = 0.15 eV), so the gap is
+#: looked for up to half an eV away.
 DEFAULT_EDGE_WINDOW = 0.5
 #: gaps (eV) at or above this are called insulators, below it semiconductors.
 DEFAULT_INSULATOR_GAP = 3.0

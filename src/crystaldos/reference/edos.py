@@ -26,11 +26,10 @@ from crystaldos.spectra.grid import EDOS_300, Grid
 from crystaldos.structures.crystal import Crystal
 
 #: SCF settings tried in turn: (electronic temperature K, mixer damping, max iterations). Fermi
-#: smearing of a few thousand K converges metals and small-gap cells on the first try far more
-#: often than 300 K (measured on 20 random shared-data structures: 15 % vs 40 % failures at
-#: 60 cycles), and shifts levels by far less than the 0.15 eV Gaussian smearing of the DOS. One
-#: setting only by default: on 130 shared structures a second one (5000 K, damping 0.1) rescued
-#: 14 of 37 failures at 13 s per rescued cell, three times the cost of a converged one.
+#: smearing of a few thousand K converges metals and small-gap cells far more often than 300 K
+#: and shifts levels by less than the 0.15 eV Gaussian smearing of the DOS; one setting only by
+#: default, because a second one costs several times a converged cell per rescue (the failure
+#: counts of a run are in the summary that ``scripts/make_xtb_edos.py --assemble`` writes).
 EDOS_SCF_ATTEMPTS: tuple[tuple[float, float, int], ...] = ((3000.0, 0.2, 50),)
 
 

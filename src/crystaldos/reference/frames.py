@@ -7,7 +7,6 @@ the energy grid, the trajectory each frame came from, and the recipe that made i
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from crystaldos.errors import DatasetError
+from crystaldos.safe_io import atomic_target
 from crystaldos.structures.crystal import Crystal
 
 _ARRAYS = ("numbers", "cells", "positions", "forces", "energies", "ldos", "grid", "trajectory")
@@ -88,10 +88,9 @@ class FrameSet:
         """Write atomically (temporary file, then rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **{k: getattr(self, k) for k in _ARRAYS},
-                            recipe=np.array(json.dumps(self.recipe)))
-        os.replace(tmp, path)
+        with atomic_target(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **{k: getattr(self, k) for k in _ARRAYS},
+                                recipe=np.array(json.dumps(self.recipe)))
         return path
 
     @classmethod

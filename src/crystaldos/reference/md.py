@@ -9,7 +9,6 @@ output, and a rerun with the same recipe continues from them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from crystaldos.reference.xtb import (
     local_dos,
     robust_singlepoint,
 )
+from crystaldos.safe_io import atomic_target
 
 
 def sample_md(atoms: Any, calculator: Any, *, n_frames: int, stride: int, equilibration: int,
@@ -79,11 +79,10 @@ def label_frames(frames: Sequence[Any], trajectory: Sequence[int], output: str |
     numbers = np.asarray(frames[0].numbers)
 
     def checkpoint() -> None:
-        tmp = partial.with_name(partial.name + ".tmp.npz")
         arrays = {k: np.asarray(v) for k, v in done.items()}
         arrays["reason"] = np.asarray(done["reason"], dtype=str)
-        np.savez(tmp, recipe=np.array(json.dumps(recipe)), **arrays)
-        os.replace(tmp, partial)
+        with atomic_target(partial) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, recipe=np.array(json.dumps(recipe)), **arrays)
 
     finished = [int(v) for v in done["index"]] + [int(v) for v in done["failed"]]
     for index in range(max(finished, default=-1) + 1, len(frames)):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -35,26 +34,6 @@ def ranked(directory: str | Path, by: str, *, top: int = 20, ascending: bool = F
     table = table.filter(pc.is_valid(table[by]))
     order = "ascending" if ascending else "descending"
     return table.sort_by([(by, order)]).slice(0, top)
-
-
-def write_table(table: Any, path: str | Path) -> Path:
-    """Write a pyarrow Table as .csv, .jsonl or .parquet (by suffix)."""
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        pq.write_table(table, path)
-    elif suffix == ".csv":
-        pcsv.write_csv(table, path)
-    elif suffix == ".jsonl":
-        with open(path, "w", encoding="utf-8") as handle:
-            for row in table.to_pylist():
-                handle.write(json.dumps(row) + "\n")
-    else:
-        raise CrystalDosError(f"{path}: choose a .csv, .jsonl or .parquet file")
-    return path
 
 
 def _png(fig: Any) -> str:

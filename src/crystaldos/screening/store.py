@@ -25,6 +25,14 @@ from typing import Any
 import numpy as np
 
 from crystaldos.errors import CrystalDosError
+from crystaldos.prediction.schema import (
+    DOS,
+    FAILURE_COLUMNS,
+    Failure,
+    Row,
+    arrow_type,
+    plain_value,
+)
 from crystaldos.safe_io import (
     TMP_SUFFIX,
     DirectoryLock,
@@ -36,18 +44,10 @@ from crystaldos.safe_io import (
 META_FILE = "screen.json"
 ROW_PREFIX = "rows-"
 FAILURE_PREFIX = "failures-"
-FAILURE_COLUMNS = ("key", "id", "file", "reason")
 
 
 class ScreenStoreError(CrystalDosError):
     """A run directory that cannot be resumed (other settings, unreadable shard)."""
-
-
-def _arrow_type(kind: str) -> Any:
-    import pyarrow as pa
-
-    return {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
-            "bool": pa.bool_()}[kind]
 
 
 def _atomic_write_table(table: Any, path: Path) -> None:
@@ -61,8 +61,8 @@ class ScreenStore:
     """Rows and failures of one screening run in ``directory`` (see the module docstring).
 
     ``meta`` describes the run; it is written on first use and must equal the stored one on
-    resume. ``columns`` maps property columns to ``str``/``int``/``float``/``bool``; every row
-    also has ``key``, ``id``, ``formula``, ``n_atoms`` and ``dos`` (list of float32).
+    resume. ``columns`` maps every column but the DOS to ``str``/``int``/``float``/``bool``
+    (the pipeline's columns); rows also have ``dos`` (list of float32).
     """
 
     def __init__(self, directory: str | Path, meta: Mapping[str, Any],
@@ -129,21 +129,17 @@ class ScreenStore:
     def pending(self) -> int:
         return len(self._rows) + len(self._failures)
 
-    def add_row(self, row: Mapping[str, Any]) -> None:
-        self._rows.append(dict(row))
+    def add_row(self, row: Row) -> None:
+        self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32)})
 
-    def add_failure(self, key: str, ident: str, file: str, reason: str) -> None:
-        self._failures.append({"key": key, "id": ident, "file": file, "reason": reason})
+    def add_failure(self, failure: Failure) -> None:
+        self._failures.append(failure.values())
 
     def _row_schema(self) -> Any:
         import pyarrow as pa
 
-        fields = [pa.field("key", pa.string()), pa.field("id", pa.string()),
-                  pa.field("formula", pa.string()), pa.field("n_atoms", pa.int64()),
-                  pa.field("dos", pa.list_(pa.float32()))]
-        fields += [pa.field(name, _arrow_type(kind)) for name, kind in self.columns.items()
-                   if name not in {"key", "id", "formula", "n_atoms", "dos"}]
-        return pa.schema(fields)
+        fields = [pa.field(name, arrow_type(kind)) for name, kind in self.columns.items()]
+        return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32()))])
 
     def flush(self) -> None:
         """Commit the pending rows and failures as new shards (atomically)."""
@@ -168,11 +164,7 @@ class ScreenStore:
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.astype(np.float32).tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+    return plain_value(value)
 
 
 def shard_paths(directory: str | Path, kind: str = "rows") -> list[Path]:

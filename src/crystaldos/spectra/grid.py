@@ -15,8 +15,13 @@ KINDS = (ELECTRONIC, PHONON)
 
 #: units allowed per kind; phonon frequencies convert between these exactly.
 UNITS = {ELECTRONIC: ("eV",), PHONON: ("cm^-1", "THz", "meV")}
-#: size of one unit in cm^-1 (CODATA 2018: 1 THz = 33.35641 cm^-1, 1 meV = 8.065544 cm^-1).
-_CM1_PER_UNIT = {"cm^-1": 1.0, "THz": 33.35640951981521, "meV": 8.065543937349212}
+
+
+def _cm1_per_unit(unit: str) -> float:
+    """Size of one unit in cm^-1, from the one table of physical constants (scipy's CODATA)."""
+    from crystaldos.physics.constants import MEV_TO_CM1, THZ_TO_CM1
+
+    return {"cm^-1": 1.0, "THz": THZ_TO_CM1, "meV": MEV_TO_CM1}[unit]
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class Grid:
             return self
         if self.kind != PHONON or unit not in UNITS[PHONON]:
             raise SpectrumError(f"cannot convert a {self.kind} grid from {self.unit} to {unit}")
-        factor = _CM1_PER_UNIT[self.unit] / _CM1_PER_UNIT[unit]
+        factor = _cm1_per_unit(self.unit) / _cm1_per_unit(unit)
         return Grid(self.start * factor, self.step * factor, self.count, unit, self.kind)
 
     def to_dict(self) -> dict[str, Any]:

@@ -123,3 +123,15 @@ def structure_from_key(key: str, *, validate: bool = True) -> Crystal:
                 raise item
             return item
     raise StructureError(key, "no structure with this key (file moved or changed?)")
+
+
+def structure_stream(inputs: Iterable[str | Path] | Iterable[Crystal | StructureFailure],
+                     ) -> Iterable[Crystal | StructureFailure]:
+    """The one reading of inputs for every command: a list of paths (files, folders, globs) is
+    read lazily with :func:`iter_inputs`; any other iterable is taken as crystals and failures
+    already made, and streamed as it comes."""
+    if isinstance(inputs, list | tuple) and all(isinstance(x, str | Path) for x in inputs):
+        return iter_inputs(inputs)
+    if isinstance(inputs, str | Path):
+        return iter_inputs([inputs])
+    return inputs  # type: ignore[return-value]

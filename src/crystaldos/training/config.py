@@ -22,7 +22,7 @@ class AutoencoderConfig:
     latent: int = 12
     hidden: list[int] = field(default_factory=lambda: [128, 64])
     epochs: int = 400
-    lr: float = 1e-3  # with standardized inputs: xTB eDOS val reconstruction 0.040 at latent 8
+    lr: float = 1e-3
     batch_size: int = 128
     use_unstructured_spectra: bool = True  # training spectra whose structure is unknown help too
 
@@ -38,6 +38,9 @@ class TrainConfig:
     """
 
     dataset: str = "jarvis-phonon"
+    #: joint training: [{"name": data set, "weight": w}, ...]; replaces ``dataset``, and
+    #: ``grid`` is then the model's output grid (see crystaldos.training.joint)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
     output: str = "runs/model"
     name: str | None = None
     aliases: list[str] = field(default_factory=list)
@@ -90,6 +93,11 @@ class TrainConfig:
             data["autoencoder"] = AutoencoderConfig(**ae)
         elif ae is True:
             data["autoencoder"] = AutoencoderConfig()
+        for spec in data.get("datasets") or []:
+            if not isinstance(spec, dict) or "name" not in spec or \
+                    set(spec) - {"name", "weight"}:
+                raise ConfigError(f"{source}: each of datasets needs a name and may have a "
+                                  f"weight, got {spec!r}")
         return cls(**data)
 
     @classmethod

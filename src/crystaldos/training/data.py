@@ -11,7 +11,8 @@ import torch
 from crystaldos.datasets.base import DOSRecord
 from crystaldos.errors import StructureError
 from crystaldos.graphs.cache import GraphCache
-from crystaldos.graphs.crystal_graph import CrystalGraph, GraphSettings, build_graph
+from crystaldos.graphs.crystal_graph import CrystalGraph, GraphSettings
+from crystaldos.graphs.featurizer import graph_or_reason
 
 
 def graphs_with_targets(records: Iterable[DOSRecord], settings: GraphSettings, *,
@@ -30,13 +31,11 @@ def graphs_with_targets(records: Iterable[DOSRecord], settings: GraphSettings, *
     for rec in records:
         if rec.crystal is None:
             continue
-        try:
-            graph = cache.get(rec.crystal)[0] if cache is not None else \
-                build_graph(rec.crystal, settings)
-        except StructureError as err:
+        graph = graph_or_reason(rec.crystal, settings, cache)
+        if isinstance(graph, str):
             if on_failure is None:
-                raise
-            on_failure(rec.id, str(err))
+                raise StructureError(rec.crystal.source, graph)
+            on_failure(rec.id, graph)
             continue
         values = targets[rec.id] if targets is not None else rec.dos
         if values is not None:

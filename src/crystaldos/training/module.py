@@ -18,12 +18,14 @@ class SpectrumModule(L.LightningModule):
 
     Logs ``train_loss``, ``val_loss`` and ``val_mae`` (mean over spectra of the mean absolute
     error, the leaderboard's multi-MAE in the training normalization); checkpoints and early
-    stopping watch ``val_mae`` or ``val_loss``.
+    stopping watch ``val_mae`` or ``val_loss``. With ``joint_step`` (the model grid's step)
+    the batches carry masks and per-set normalizations and every loss is
+    :func:`crystaldos.training.joint.joint_loss`.
     """
 
     def __init__(self, model: nn.Module, *, loss: str = "mse", lr: float = 1e-3,
                  weight_decay: float = 1e-5, scheduler: str = "onecycle",
-                 epochs: int = 100) -> None:
+                 epochs: int = 100, joint_step: float | None = None) -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; choose from {SCHEDULERS}")
@@ -32,12 +34,23 @@ class SpectrumModule(L.LightningModule):
         self.loss_fn = get_loss(loss)
         self.lr, self.weight_decay = lr, weight_decay
         self.scheduler_name, self.epochs = scheduler, epochs
+        self.joint_step = joint_step
+        if joint_step is not None and loss not in ("mae", "mse"):
+            raise ValueError(f"joint training takes the mae or mse loss, not {loss!r}")
+
+    def _loss(self, pred: torch.Tensor, batch: Any, kind: str | None = None) -> torch.Tensor:
+        if self.joint_step is None:
+            return self.loss_fn(pred, batch.y) if kind is None else \
+                torch.mean(torch.abs(pred - batch.y))
+        from crystaldos.training.joint import joint_loss
+
+        return joint_loss(pred, batch, self.joint_step, kind or self.loss_name)
 
     def forward(self, batch: Any) -> torch.Tensor:
         return self.model(batch)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        loss = self.loss_fn(self.model(batch), batch.y)
+        loss = self._loss(self.model(batch), batch)
         self.log("train_loss", loss, batch_size=batch.num_graphs, on_epoch=True, on_step=False,
                  prog_bar=True, sync_dist=True)
         return loss
@@ -45,8 +58,8 @@ class SpectrumModule(L.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         pred = self.model(batch)
         n = batch.num_graphs
-        self.log("val_loss", self.loss_fn(pred, batch.y), batch_size=n, sync_dist=True)
-        self.log("val_mae", torch.mean(torch.abs(pred - batch.y)), batch_size=n, sync_dist=True,
+        self.log("val_loss", self._loss(pred, batch), batch_size=n, sync_dist=True)
+        self.log("val_mae", self._loss(pred, batch, "mae"), batch_size=n, sync_dist=True,
                  prog_bar=True)
 
     def configure_optimizers(self) -> Any:

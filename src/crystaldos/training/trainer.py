@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
+from crystaldos.safe_io import atomic_write_text
 from crystaldos.spectra.grid import preset as grid_preset
 from crystaldos.spectra.normalize import normalize
 from crystaldos.training.autoencoder import fit_autoencoder
@@ -110,10 +112,10 @@ def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, di
 
 def train(config: TrainConfig) -> Path:
     """Train a model as configured and write it to ``config.output``; returns that directory."""
+    if config.datasets:
+        return train_joint(config)
     start_time = time.time()
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    L.seed_everything(config.seed, workers=True, verbose=False)
+    _setup(config)
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -132,10 +134,7 @@ def train(config: TrainConfig) -> Path:
         graphs[part] = graphs_with_targets(
             records, graph_settings, cache_dir=config.cache_dir, targets=targets,
             on_failure=lambda i, why: failures.append({"id": i, "reason": why}))
-    if failures:
-        (out / "failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures))
-        log.warning("%d structures could not be used; see %s", len(failures),
-                    out / "failures.jsonl")
+    _write_failures(out, failures)
 
     ae_report: dict[str, Any] | None = None
     if config.autoencoder is None:
@@ -164,7 +163,43 @@ def train(config: TrainConfig) -> Path:
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
                             epochs=config.epochs)
-    batch_size = int(hp["batch_size"])
+    fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
+    if fit is None:
+        return out
+    model = module.model.cpu().eval()
+
+    validation = evaluate_split(model, graphs, dataset, splits, targets, grid)
+    if ae_report is not None:
+        validation["autoencoder"] = ae_report
+    card = make_card(
+        model_class, init_args, graph_settings, grid, normalization,
+        name=config.name or out.name, aliases=list(config.aliases),
+        target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source},
+        training=_training_record(config, hp, graphs, failures, fit, start_time),
+        validation=validation)
+    save_splits(splits, out / "splits.json", dataset=dataset.name)
+    save_model(out, model, card)
+    return out
+
+
+def _setup(config: TrainConfig) -> None:
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+
+
+def _write_failures(out: Path, failures: list[dict[str, str]]) -> None:
+    if failures:
+        atomic_write_text(out / "failures.jsonl",
+                          "".join(json.dumps(f) + "\n" for f in failures))
+        log.warning("%d structures could not be used; see %s", len(failures),
+                    out / "failures.jsonl")
+
+
+def _fit(config: TrainConfig, module: SpectrumModule, graphs: dict[str, list[Any]],
+         batch_size: int, out: Path) -> dict[str, Any] | None:
+    """Lightning fit with checkpoints on validation, early stopping and CSV logs (kept across
+    resumes); loads the best weights into ``module``. None on non-zero ranks."""
     train_loader = DataLoader(graphs["train"], batch_size=batch_size, shuffle=True,
                               num_workers=config.num_workers, drop_last=len(graphs["train"]) >
                               batch_size)
@@ -183,36 +218,112 @@ def train(config: TrainConfig) -> Path:
         resumed_at = torch.load(config.resume, map_location="cpu", weights_only=False)["epoch"]
         save_earlier_epochs(out / "logs", int(resumed_at) + 1)
     trainer.fit(module, train_loader, val_loader, ckpt_path=config.resume)
-    if trainer.is_global_zero:
-        merge_history(out / "logs")
     if not trainer.is_global_zero:
-        return out
-
+        return None
+    merge_history(out / "logs")
     best_path = checkpoint.best_model_path or checkpoint.last_model_path
     state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
-    model = module.model.cpu().eval()
-
-    validation = evaluate_split(model, graphs, dataset, splits, targets, grid)
-    if ae_report is not None:
-        validation["autoencoder"] = ae_report
-    card = make_card(
-        model_class, init_args, graph_settings, grid, normalization,
-        name=config.name or out.name, aliases=list(config.aliases),
-        target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source},
-        training={
-            "command": config.command, "config": config.to_dict(), "preset": config.preset,
-            "hyperparameters": hp, "n_train": len(graphs["train"]), "n_val": len(graphs["val"]),
-            "n_failures": len(failures), "split_file": "splits.json",
-            "epochs_run": int(trainer.current_epoch), "best_checkpoint": Path(best_path).name,
+    return {"epochs_run": int(trainer.current_epoch), "best_checkpoint": Path(best_path).name,
             "best_score": float(checkpoint.best_model_score)
-            if checkpoint.best_model_score is not None else None,
-            "monitor": config.monitor, "seconds": round(time.time() - start_time, 1),
-            "torch": torch.__version__},
-        validation=validation)
-    save_splits(splits, out / "splits.json", dataset=dataset.name)
+            if checkpoint.best_model_score is not None else None}
+
+
+def _training_record(config: TrainConfig, hp: dict[str, Any], graphs: dict[str, list[Any]],
+                     failures: list[dict[str, str]], fit: dict[str, Any],
+                     start_time: float) -> dict[str, Any]:
+    return {"command": config.command, "config": config.to_dict(), "preset": config.preset,
+            "hyperparameters": hp, "n_train": len(graphs["train"]),
+            "n_val": len(graphs["val"]), "n_failures": len(failures),
+            "split_file": "splits.json", **fit, "monitor": config.monitor,
+            "seconds": round(time.time() - start_time, 1), "torch": torch.__version__}
+
+
+def train_joint(config: TrainConfig) -> Path:
+    """Joint training on ``config.datasets`` (see :mod:`crystaldos.training.joint`): one model
+    on ``config.grid`` (default phdos221), each set compared in its own window and
+    normalization; the card holds every set's validation metrics beside its own baselines."""
+    from crystaldos.datasets.named import load_dataset
+    from crystaldos.training.joint import JointPart, attach_joint_targets, window_offset
+
+    start_time = time.time()
+    _setup(config)
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.autoencoder is not None:
+        raise ConfigError("joint training does not take an autoencoder")
+    model_grid = grid_preset(config.grid or "phdos221")
+    parts = []
+    for spec in config.datasets:
+        try:
+            dataset = load_dataset(spec["name"], data_root=config.data_root,
+                                   structures=config.structures)
+        except DatasetError as err:
+            raise ConfigError(str(err)) from None
+        parts.append(JointPart(spec["name"], dataset, float(spec.get("weight", 1.0)),
+                               window_offset(dataset.grid, model_grid)))
+    graph_settings, model_args, hp = resolve_settings(config, model_grid.count)
+    graphs: dict[str, list[Any]] = {"train": [], "val": []}
+    by_part: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, str]] = []
+    for part in parts:
+        splits = _split_ids(part.dataset, config)
+        targets = _targets(part.dataset, part.dataset.normalization)
+        mine = {}
+        for split in ("train", "val"):
+            built = graphs_with_targets(
+                part.dataset.select(splits[split]).records, graph_settings,
+                cache_dir=config.cache_dir, targets=targets,
+                on_failure=lambda i, why, n=part.name: failures.append(
+                    {"id": i, "dataset": n, "reason": why}))
+            mine[split] = attach_joint_targets(built, part, targets, model_grid)
+            graphs[split] += mine[split]
+        by_part[part.name] = {"part": part, "splits": splits, "targets": targets,
+                              "graphs": mine}
+    _write_failures(out, failures)
+    model_class = get_preset(config.preset)["model_class"]
+    model = build_model(model_class, model_args)
+    module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
+                            weight_decay=hp["weight_decay"], scheduler=config.scheduler,
+                            epochs=config.epochs, joint_step=model_grid.step)
+    fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
+    if fit is None:
+        return out
+    model = module.model.cpu().eval()
+    validation = {name: evaluate_part(model, info["part"], info["graphs"], info["targets"])
+                  for name, info in by_part.items()}
+    card = make_card(
+        model_class, model_args, graph_settings, model_grid, "area",
+        name=config.name or out.name, aliases=list(config.aliases),
+        target={"kind": model_grid.kind, "dataset": "+".join(p.name for p in parts),
+                "datasets": [{"name": p.name, "weight": p.weight,
+                              "grid": p.dataset.grid.to_dict(),
+                              "normalization": p.dataset.normalization} for p in parts]},
+        training=_training_record(config, hp, graphs, failures, fit, start_time),
+        validation={"joint": True, "by_dataset": validation})
+    for name, info in by_part.items():
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name)
+        save_splits(info["splits"], out / f"splits-{slug}.json", dataset=name)
     save_model(out, model, card)
     return out
+
+
+def evaluate_part(model: torch.nn.Module, part: Any, graphs: dict[str, list[Any]],
+                  targets: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Validation metrics of a joint model on one data set, on that set's own grid and
+    normalization, beside the set's own mean-spectrum and composition-kNN baselines."""
+    from crystaldos.training.joint import predictions_on_part
+
+    ids = [g.id for g in graphs["val"]]
+    true = np.stack([targets[i] for i in ids])
+    pred = predictions_on_part(predict_graphs(model, graphs["val"]), part)
+    train_ids = [g.id for g in graphs["train"]]
+    crystals = {r.id: r.crystal for r in part.dataset.select(train_ids + ids).records}
+    metrics, preds = compare_with_baselines(
+        pred, true, part.dataset.grid, [crystals[i] for i in train_ids],
+        np.stack([targets[i] for i in train_ids]), [crystals[i] for i in ids])
+    protocol = {name: xtal2dos_metrics(values, true) for name, values in preds.items()}
+    return {"split": "val", **metrics, "xtal2dos_protocol": protocol}
 
 
 def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset: DOSDataset,

@@ -1,4 +1,8 @@
-"""Featurization backends: an ordered map of graph building over chunks of crystals.
+"""The featurizer: the one place a structure becomes a graph, on any backend.
+
+:func:`graph_or_reason` builds (or loads from a :class:`~crystaldos.graphs.cache.GraphCache`) the
+graph of one crystal and turns every failure into a one-line reason; :class:`Featurizer` maps it
+over chunks of crystals in order.
 
 Every backend returns, for each chunk, the results in input order, so batches for inference are
 formed identically and every backend gives the same rows. Inference itself always runs in the
@@ -24,15 +28,23 @@ from crystaldos.graphs.crystal_graph import GraphSettings, build_graph
 BACKENDS = ("local", "dask", "ray")
 
 
+def graph_or_reason(crystal: Any, settings: GraphSettings, cache: Any = None) -> Any:
+    """The graph of ``crystal`` (from ``cache`` when given), or the one-line reason it has none.
+
+    A structure error keeps its own message; anything else that graph building can raise on a
+    bad structure (a value out of range, a cell too large for memory) is named with its type.
+    """
+    try:
+        return cache.get(crystal)[0] if cache is not None else build_graph(crystal, settings)
+    except StructureError as err:
+        return err.problem
+    except (CrystalDosError, ValueError, MemoryError) as err:
+        return f"featurization failed: {type(err).__name__}: {err}"
+
+
 def featurize_chunk(settings: GraphSettings, crystals: Sequence[Any]) -> list[Any]:
     """Graphs of ``crystals``; a structure that cannot be featurized gives its reason (str)."""
-    out: list[Any] = []
-    for crystal in crystals:
-        try:
-            out.append(build_graph(crystal, settings))
-        except (StructureError, CrystalDosError, ValueError, MemoryError) as err:
-            out.append(f"featurization failed: {type(err).__name__}: {err}")
-    return out
+    return [graph_or_reason(crystal, settings) for crystal in crystals]
 
 
 def _one_thread() -> None:

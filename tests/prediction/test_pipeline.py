@@ -1,0 +1,53 @@
+"""predict and screen are one pipeline: the same rows, columns and failures."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from crystaldos.cli import app
+from crystaldos.models.saving import load_model
+from crystaldos.prediction import BASE_COLUMNS, PredictionPipeline
+from crystaldos.prediction.schema import Failure
+from crystaldos.screening import read_table
+from tests.prediction.test_predict import mixed_inputs
+
+runner = CliRunner()
+
+
+def test_predict_and_screen_write_identical_rows(tiny_model_dir: Path, tmp_path: Path) -> None:
+    inputs = mixed_inputs(tmp_path / "in")
+    pred, failed, run = tmp_path / "p.parquet", tmp_path / "f.csv", tmp_path / "run"
+    common = ["-m", str(tiny_model_dir), "-q", "--temperatures", "100,300"]
+    a = runner.invoke(app, ["predict", *inputs, "-o", str(pred), "--properties",
+                            "--failures", str(failed), *common])
+    b = runner.invoke(app, ["screen", *inputs, "-o", str(run), *common])
+    assert a.exit_code == b.exit_code == 1, (a.output, b.output)  # two bad inputs in both
+    predicted = pd.read_parquet(pred).sort_values("key").reset_index(drop=True)
+    screened = read_table(run).to_pandas().sort_values("key").reset_index(drop=True)
+    assert list(predicted.columns) == list(screened.columns)
+    assert list(predicted.columns[:len(BASE_COLUMNS)]) == list(BASE_COLUMNS)
+    assert "cv_J_per_molK_300K" in predicted.columns and len(predicted) == 4
+    dos_a, dos_b = np.stack(predicted.pop("dos")), np.stack(screened.pop("dos"))
+    np.testing.assert_array_equal(dos_a, dos_b)
+    pd.testing.assert_frame_equal(predicted, screened)
+    fails_a = pd.read_csv(failed, keep_default_na=False).sort_values("key")
+    fails_b = read_table(run, "failures").to_pandas().sort_values("key")
+    assert fails_a.to_dict("records") == fails_b.to_dict("records")
+    assert {Path(k).name for k in fails_a["key"]} == {"empty.cif", "bad.json"}
+
+
+def test_pipeline_rows_carry_spectrum_and_failures_in_place(tiny_model_dir: Path,
+                                                            tmp_path: Path) -> None:
+    bundle = load_model(tiny_model_dir)
+    items = list(PredictionPipeline(bundle).run(mixed_inputs(tmp_path / "in")))
+    rows = [i for i in items if not isinstance(i, Failure)]
+    assert len(rows) == 4 and len(items) == 6
+    assert all(r.spectrum.grid == bundle.grid and r.dos.max() == pytest.approx(1.0)
+               for r in rows)
+    assert rows[0].values["formula"] == "NaCl" and rows[0].values["cell_formula"] == "Na4Cl4"
+    again = list(PredictionPipeline(bundle).run(mixed_inputs(tmp_path / "in"),
+                                                skip={rows[0].key}))
+    assert rows[0].key not in {i.key for i in again} and len(again) == 5
