@@ -1,13 +1,17 @@
 """Accuracy of a trained phonon-DOS model beside the two baselines, on the same spectra.
 
-For the JARVIS leaderboard benchmark (``--dataset jarvis-phonon``) or the Materials Project phonon
-set (``--dataset mp-phonon``): evaluates the model on the validation materials that have
+For the JARVIS leaderboard benchmark (``--dataset jarvis-phonon``), the Materials Project phonon
+set (``--dataset mp-phonon``) or the phonondb set (``--dataset phonondb``, built by
+``scripts/make_phonondb.py``): evaluates the model on the validation materials that have
 structures, prints per-spectrum MAE (the leaderboard's multi-MAE), R2, MSE and Wasserstein
 distance for the model, the mean training spectrum and the composition-only nearest-neighbour
 regressor (k chosen on the same validation spectra, which can only flatter the baseline), lists
 the worst materials, and writes leaderboard-format CSV (``id,target,prediction``, values joined
 by ``;``): validation with targets, test with an empty target column (the test spectra are held
-back for independent scoring).
+back for independent scoring; phonondb test materials come from the primitive cells of
+``data/phonondb/test-structures.jsonl.gz``). A model on another grid (the joint ``phdos`` on
+phdos221) is scored on the data set's own grid and normalization: its spectrum is moved there
+conserving area and renormalized, as ``crystaldos predict --grid`` does.
 
 Train first with ``crystaldos train --config configs/jarvis-phdos.yaml`` (or mp-phdos), then:
 
@@ -23,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_phonon
+from crystaldos.datasets.base import DOSRecord
+from crystaldos.datasets.named import load_dataset
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.metrics import mae_per_spectrum
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
@@ -31,6 +36,23 @@ from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.prediction.engine import predict_graphs
 from crystaldos.prediction.rescale import rescale_prediction
 from crystaldos.pretrained import load_pretrained
+from crystaldos.spectra.resample import rebin
+
+
+def phonondb_test_structures(path: Path = Path("data/phonondb/test-structures.jsonl.gz"),
+                             ) -> list[DOSRecord]:
+    """The phonondb test materials' primitive cells (structures only; spectra held back)."""
+    import gzip
+
+    from crystaldos.structures.readers import from_arrays
+
+    if not path.is_file():
+        return []
+    with gzip.open(path, "rt") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return [DOSRecord(r["id"], from_arrays(r["lattice"], r["species"],
+                                           frac_coords=r["frac_coords"], id=r["id"]), None,
+                      "test") for r in rows]
 
 
 def write_leaderboard_csv(path: Path, ids: list[str], pred: np.ndarray,
@@ -45,29 +67,35 @@ def write_leaderboard_csv(path: Path, ids: list[str], pred: np.ndarray,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["jarvis-phonon", "mp-phonon"], required=True)
+    parser.add_argument("--dataset", choices=["jarvis-phonon", "mp-phonon", "phonondb"],
+                        required=True)
     parser.add_argument("--model", required=True, help="model directory or bundled name")
     parser.add_argument("--output", default=None, help="folder for CSV/JSON (default: "
                         "benchmarks/results_<model name>)")
     args = parser.parse_args()
 
     bundle = load_pretrained(args.model)
-    dataset = (load_jarvis_phonon_benchmark() if args.dataset == "jarvis-phonon"
-               else load_mp_phonon()).with_structures()
+    dataset = load_dataset(args.dataset).with_structures()
     train = dataset.split("train").with_spectra()
     val = dataset.split("val").with_spectra()
-    test = dataset.split("test")
+    test = phonondb_test_structures() if args.dataset == "phonondb" else dataset.split("test")
     settings = bundle.graph_settings
+    grid = dataset.grid
 
     def predict(part):
-        """Predictions in the data set's normalization (shape-only conversion when the model
-        was trained on another one, e.g. Xtal2DoS's unit-sum spectra)."""
+        """Predictions on the data set's grid and in its normalization (moved conserving area
+        and rescaled by shape when the model predicts on another grid or normalization)."""
         graphs = [build_graph(r.crystal, settings) for r in part]
         raw = predict_graphs(bundle.model, graphs)
-        return np.array([rescale_prediction(y, bundle.grid, bundle.normalization,
-                                            dataset.normalization) for y in raw])
+        out = []
+        for y in raw:
+            y = rescale_prediction(y, bundle.grid, bundle.normalization, dataset.normalization)
+            if bundle.grid != grid:
+                y = rescale_prediction(rebin(y, bundle.grid, grid), grid,
+                                       dataset.normalization, dataset.normalization)
+            out.append(y)
+        return np.array(out).reshape(len(out), grid.count)
 
-    grid = bundle.grid
     true = val.spectra()
     pred = predict(val)
     metrics, preds = compare_with_baselines(pred, true, grid, [r.crystal for r in train],
@@ -100,11 +128,12 @@ def main() -> None:
     print("worst materials:", ", ".join(
         f"{val.records[i].id} {val.records[i].crystal.formula} {per[i]:.3f}" for i in order))
 
-    out = Path(args.output or Path(__file__).parent / f"results_{bundle.name}")
+    out = Path(args.output or Path(__file__).parent / f"results_{bundle.name}"
+               / (args.dataset if bundle.grid != grid or args.dataset == "phonondb" else ""))
     out.mkdir(parents=True, exist_ok=True)
     write_leaderboard_csv(out / "val_predictions.csv", val.ids, pred, true)
     test_pred = predict(test) if len(test) else np.zeros((0, grid.count))
-    write_leaderboard_csv(out / "test_predictions.csv", test.ids, test_pred, None)
+    write_leaderboard_csv(out / "test_predictions.csv", [r.id for r in test], test_pred, None)
     (out / "metrics.json").write_text(json.dumps({
         "model": bundle.name, "dataset": dataset.name, "split": "val", "n_val": len(val),
         "n_train": len(train), "metrics": rows, "xtal2dos_protocol": protocol,

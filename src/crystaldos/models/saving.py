@@ -108,19 +108,81 @@ def save_model(directory: str | Path, model: nn.Module, card: dict[str, Any]) ->
     return directory
 
 
-def read_card(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / CARD_FILE
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelLoadError(f"{directory}: not a model directory (no {CARD_FILE})") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ModelLoadError(f"{path}: unreadable model card ({err})") from None
+#: A card is a few kB; anything far larger (or not a regular file) is refused unread.
+MAX_CARD_BYTES = 10_000_000
+#: Largest integer a card's init arguments may hold (layer widths, output points): a bound far
+#: above every model here that keeps a damaged card from asking for terabytes.
+MAX_INIT_INT = 100_000
+
+
+def _check_numbers(value: Any, where: str, path: Path) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int | float):
+        if not (abs(value) <= MAX_INIT_INT) or value != value:
+            raise ModelLoadError(f"{path}: {where} = {value!r} is out of range")
+        return
+    if isinstance(value, list):
+        for k, item in enumerate(value):
+            _check_numbers(item, f"{where}[{k}]", path)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, f"{where}.{key}", path)
+        return
+    raise ModelLoadError(f"{path}: {where} has an unexpected value of type "
+                         f"{type(value).__name__}")
+
+
+def validate_card(card: Any, path: Path) -> dict[str, Any]:
+    """The card if every field inference relies on is present and sane; else a one-line
+    :class:`ModelLoadError` naming the card and the field."""
+    from crystaldos.spectra.normalize import NORMALIZATIONS
+
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"{path}: a model card must be a JSON object")
     missing = [k for k in ("model_class", "init_args", "graph", "grid", "normalization")
                if k not in card]
     if missing:
         raise ModelLoadError(f"{path}: model card lacks {', '.join(missing)}")
+    if card["model_class"] not in MODEL_CLASSES:
+        raise ModelLoadError(f"{path}: unknown model class {card['model_class']!r}; known: "
+                             f"{sorted(MODEL_CLASSES)}")
+    if not isinstance(card["init_args"], dict):
+        raise ModelLoadError(f"{path}: init_args must be an object")
+    _check_numbers(card["init_args"], "init_args", path)
+    if card["normalization"] not in NORMALIZATIONS:
+        raise ModelLoadError(f"{path}: unknown normalization {card['normalization']!r}; "
+                             f"known: {', '.join(NORMALIZATIONS)}")
+    try:
+        grid = Grid.from_dict(card["grid"])
+        settings = GraphSettings.from_dict(card["graph"])
+    except (TypeError, ValueError, KeyError, AttributeError, CrystalDosError) as err:
+        raise ModelLoadError(f"{path}: bad grid or graph settings ({err})") from None
+    if grid.count > MAX_INIT_INT:
+        raise ModelLoadError(f"{path}: a grid of {grid.count} points is out of range")
+    _check_numbers(settings.to_dict(), "graph", path)
+    for key in ("name",):
+        if key in card and not isinstance(card[key], str):
+            raise ModelLoadError(f"{path}: {key} must be a string")
+    if not isinstance(card.get("aliases", []), list):
+        raise ModelLoadError(f"{path}: aliases must be a list")
     return card
+
+
+def read_card(directory: str | Path) -> dict[str, Any]:
+    """The validated card of a model directory (see :func:`validate_card`)."""
+    path = Path(directory) / CARD_FILE
+    if not path.exists():
+        raise ModelLoadError(f"{directory}: not a model directory (no {CARD_FILE})")
+    if not path.is_file() or path.stat().st_size > MAX_CARD_BYTES:
+        raise ModelLoadError(f"{path}: not a regular file of at most {MAX_CARD_BYTES} bytes")
+    try:
+        with open(path, "rb") as handle:
+            card = json.loads(handle.read(MAX_CARD_BYTES + 1))
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"{path}: unreadable model card ({err})") from None
+    return validate_card(card, path)
 
 
 def load_model(directory: str | Path, *, device: str | torch.device = "cpu") -> ModelBundle:
@@ -133,7 +195,11 @@ def load_model(directory: str | Path, *, device: str | torch.device = "cpu") -> 
         raise ModelLoadError(f"{directory}: the atom-feature table {name!r} differs from the one "
                              "this model was trained with; use the crystaldos version in the card "
                              f"({card.get('crystaldos_version')})")
-    model = build_model(card["model_class"], card["init_args"])
+    try:
+        model = build_model(card["model_class"], card["init_args"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        raise ModelLoadError(f"{directory / CARD_FILE}: init_args do not build a "
+                             f"{card['model_class']} ({type(err).__name__}: {err})") from None
     try:
         state = torch.load(directory / WEIGHTS_FILE, map_location=device, weights_only=True)
         model.load_state_dict(state)

@@ -84,6 +84,10 @@ class CellInfo:
         return self.mass_amu * AMU
 
 
+#: Most atoms a cell formula may name (a guard against a typo that would fill the memory).
+MAX_FORMULA_ATOMS = 1_000_000
+
+
 def species_from_formula(formula: str) -> list[str]:
     """Atoms of a cell formula such as ``Ti2O4`` (integer counts, no brackets)."""
     import re
@@ -92,6 +96,10 @@ def species_from_formula(formula: str) -> list[str]:
     parts = re.findall(r"([A-Z][a-z]?)(\d*)", text)
     if not parts or "".join(el + n for el, n in parts) != text:
         raise CrystalDosError(f"cannot read formula {formula!r} (expected e.g. 'Ti2O4')")
+    total = sum(int(count) if count else 1 for _, count in parts)
+    if total > MAX_FORMULA_ATOMS:
+        raise CrystalDosError(f"formula {formula!r} has {total} atoms, more than the "
+                              f"{MAX_FORMULA_ATOMS} a cell may hold here")
     species: list[str] = []
     for element, count in parts:
         species.extend([element] * (int(count) if count else 1))

@@ -219,8 +219,11 @@ def _read_ase_structures(path: Path, fmt: str | None,
     def failure(exc: Exception, where: str) -> StructureError:
         if isinstance(exc, KeyError):  # ASE raises KeyError for unknown element symbols
             return StructureError(where, f"unknown element {exc.args[0]!r}")
-        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        return StructureError(where, f"cannot be read as {fmt or 'a structure file'} ({detail})")
+        return StructureError(where, _reader_problem(exc, fmt))
+
+    if _looks_binary(path):
+        raise StructureError(name, "is a binary file, not a text structure file (CIF, POSCAR, "
+                                   "extended XYZ, JSON)")
 
     # frames are read lazily (flat memory for long trajectories); the first two decide the ids
     with warnings.catch_warnings():
@@ -255,6 +258,25 @@ def _read_ase_structures(path: Path, fmt: str | None,
             except StructureError as err:
                 yield err
             k += 1
+
+
+def _looks_binary(path: Path) -> bool:
+    """True for a file whose first kilobyte holds a NUL byte (gzip files are read as such)."""
+    if path.name.lower().endswith(".gz"):
+        return False
+    with open(path, "rb") as handle:
+        return b"\x00" in handle.read(1024)
+
+
+def _reader_problem(exc: Exception, fmt: str | None) -> str:
+    """What a parser's exception means for the user, in one line."""
+    text = " ".join(str(exc).split())
+    if fmt == "vasp" and isinstance(exc, ValueError | IndexError | AssertionError):
+        return ("not a valid POSCAR: the element counts do not match the coordinate lines, or "
+                f"a line is malformed ({text or type(exc).__name__})")
+    if fmt == "cif" or "CIF" in text:
+        return f"not a valid CIF file ({text or type(exc).__name__})"
+    return f"cannot be read as {fmt or 'a structure file'} ({type(exc).__name__}: {text})"
 
 
 def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | StructureError]:
