@@ -149,7 +149,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     start = time.perf_counter()
     calc = GPAW(mode=settings.mode, basis=settings.basis, xc=settings.xc,
                 kpts={"size": tuple(int(n) for n in size), "gamma": True},
-                occupations=FermiDirac(settings.occupation_width),
+                occupations=FermiDirac(settings.occupation_width), nbands="nao",
                 convergence={"maximum iterations": settings.max_iterations},
                 spinpol=spin, txt=None, parallel={"domain": 1})
     atoms.calc = calc
@@ -164,7 +164,12 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     eps = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(n_k)]
                     for s in range(n_s)])
     weights = np.asarray(calc.get_k_point_weights(), dtype=np.float64)
+    if not (np.all(np.isfinite(eps)) and np.isfinite(fermi)):
+        raise DFTError(where, "GPAW returned non-finite eigenvalues or Fermi level")
     n_electrons = float(calc.get_number_of_electrons())
+    if eps.shape[2] <= int(np.ceil(n_electrons / (2 if n_s == 1 else 1))):
+        raise DFTError(where, f"only {eps.shape[2]} bands for {n_electrons:g} electrons: no "
+                              "empty band to place the conduction band")
     moment = float(calc.get_magnetic_moment()) if spin else 0.0
     filled = ([n_electrons / 2] if n_s == 1 else
               [(n_electrons + moment) / 2, (n_electrons - moment) / 2])
