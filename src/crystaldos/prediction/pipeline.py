@@ -12,6 +12,10 @@ Python API (:func:`crystaldos.prediction.predict_structures`) the pipeline alone
    exactly 1), the properties derived on the model's own grid, then the spectrum moved onto the
    output grid conserving area.
 
+The ``note`` column says what a user should know before trusting a row: elements the model
+never saw in training, a phonon spectrum cut by the top of its grid, properties that could not
+be derived (:func:`crystaldos.models.domain.domain_notes`).
+
 Rows (:class:`~crystaldos.prediction.schema.Row`) carry :data:`~crystaldos.prediction.schema.
 BASE_COLUMNS` plus the property columns; a structure that gives no row becomes a
 :class:`~crystaldos.prediction.schema.Failure`. Rows and failures come in input order of their
@@ -95,6 +99,7 @@ class PredictionPipeline:
                 "columns": self.columns}
 
     def _row(self, crystal: Crystal, raw: np.ndarray) -> Row:
+        from crystaldos.models.domain import domain_notes
         from crystaldos.physics.cell import CellInfo
         from crystaldos.physics.properties import properties_for
         from crystaldos.prediction.rescale import rescale_prediction
@@ -103,6 +108,7 @@ class PredictionPipeline:
         model_grid = self.bundle.grid
         dos = rescale_prediction(raw, model_grid, self.bundle.normalization, self.normalization)
         cell = CellInfo.from_crystal(crystal)
+        notes = domain_notes(crystal, self.bundle.card.get("domain"), model_grid, dos)
         values: dict[str, Any] = {
             "key": crystal.source, "id": crystal.id, "formula": cell.reduced_formula,
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
@@ -113,10 +119,11 @@ class PredictionPipeline:
                 derived = properties_for(model_grid.kind, model_grid, dos, self.normalization,
                                          cell, self.temperatures, **self.property_options)
             except CrystalDosError as exc:
-                values["note"] = f"no properties: {exc}"
+                notes.append(f"no properties: {exc}")
             for name in self.property_columns:
                 if name not in values:
                     values[name] = derived.get(name)
+        values["note"] = "; ".join(notes)
         if self.grid != model_grid:
             dos = rescale_prediction(rebin(dos, model_grid, self.grid), self.grid,
                                      self.normalization, self.normalization)

@@ -29,6 +29,7 @@ from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.atom_features import atom_feature_table
 from crystaldos.graphs.crystal_graph import GraphSettings
+from crystaldos.models.domain import training_domain
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
@@ -176,7 +177,8 @@ def train(config: TrainConfig) -> Path:
         name=config.name or out.name, aliases=list(config.aliases),
         target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source},
         training=_training_record(config, hp, graphs, failures, fit, start_time),
-        validation=validation)
+        validation=validation,
+        domain=training_domain(r.crystal for r in dataset.select(splits["train"]).records))
     save_splits(splits, out / "splits.json", dataset=dataset.name)
     save_model(out, model, card)
     return out
@@ -300,7 +302,10 @@ def train_joint(config: TrainConfig) -> Path:
                               "grid": p.dataset.grid.to_dict(),
                               "normalization": p.dataset.normalization} for p in parts]},
         training=_training_record(config, hp, graphs, failures, fit, start_time),
-        validation={"joint": True, "by_dataset": validation})
+        validation={"joint": True, "by_dataset": validation},
+        domain=training_domain(r.crystal for info in by_part.values()
+                               for r in info["part"].dataset.select(
+                                   info["splits"]["train"]).records))
     for name, info in by_part.items():
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name)
         save_splits(info["splits"], out / f"splits-{slug}.json", dataset=name)
