@@ -1,0 +1,54 @@
+"""The DFT eDOS campaign script: record format, order and held-out formulas."""
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def campaign_module():
+    spec = importlib.util.spec_from_file_location("make_dft_edos",
+                                                  ROOT / "scripts" / "make_dft_edos.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_record_holds_edges_dos_and_windowed_eigenvalues() -> None:
+    pytest.importorskip("gpaw")
+    from ase.build import bulk
+
+    from crystaldos.reference.dft_edos import DFTSettings
+    from crystaldos.structures.readers import from_ase
+
+    module = campaign_module()
+    si = from_ase(bulk("Si", "diamond", a=5.431), id="si")
+    record = module._compute(("si", "test", si),
+                             DFTSettings(basis="sz(dzp)", kpoint_density=1.5).to_dict())
+    assert record["is_metal"] is False and 0.3 < record["gap"] < 2.0
+    assert record["vbm"] < 0 < record["cbm"] and record["n_valence"] == 8.0
+    assert len(record["dos"]) == 300 and abs(sum(record["k_weights"]) - 1) < 1e-4
+    import numpy as np
+
+    eps = np.array(record["eigenvalues"])  # (spins, k-points, kept bands)
+    inside = (eps >= -6.0) & (eps <= 11.0)
+    assert inside.any(axis=(0, 1)).all()  # every kept band reaches into -6..11 eV
+
+
+def test_order_balances_metals_and_holds_out_test_formulas(shared_datasets: Path) -> None:
+    from crystaldos.evaluation.baselines import composition_says_metal
+
+    module = campaign_module()
+    args = argparse.Namespace(shared=shared_datasets, phonondb=Path("no-such-folder"),
+                              max_atoms=4)
+    order = module.campaign_order(args)
+    held = module.held_out_formulas(shared_datasets)
+    assert order and not {module.reduced(c.formula) for _, _, c in order} & held
+    assert all(c.n_atoms <= 4 for _, _, c in order)
+    first = [composition_says_metal(c.species) for _, _, c in order[:10]]
+    assert first[0::2] == [True] * 5 and first[1::2] == [False] * 5  # metals alternate
+    assert not any(module.NOBLE_GASES & set(c.species) for _, _, c in order)
