@@ -36,21 +36,59 @@ def supercell_matrix(crystal: Crystal, min_length: float = 8.0, max_atoms: int =
     return np.diag(supercell_repeats(crystal.lattice, min_length, max_atoms, crystal.n_atoms))
 
 
+#: Peak memory of one CHGNet force call (forces only) per supercell atom, MB, per squared
+#: neighbour within its 3 Å bond-graph cutoff: 52 MB per atom for 128-atom diamond (28 such
+#: neighbours; 6.6 GB in all, 10.3 GB when stresses are computed too). Measured with
+#: benchmarks/verify_memory.py.
+CHGNET_MB_PER_ATOM_PER_NEIGHBOUR2 = 0.066
+CHGNET_BASE_MB = 400.0
+
+
+def bond_neighbours(crystal: Crystal, cutoff: float = 3.0) -> float:
+    """Mean number of neighbours within ``cutoff`` Å (CHGNet's bond-graph cutoff)."""
+    from crystaldos.graphs.neighbors import radius_neighbors
+
+    nb = radius_neighbors(crystal, cutoff)
+    return len(nb.centers) / max(crystal.n_atoms, 1)
+
+
+def chgnet_atom_budget(crystal: Crystal, memory_gb: float) -> int:
+    """Most supercell atoms whose CHGNet force call fits in ``memory_gb`` (see the constants)."""
+    per_atom = CHGNET_MB_PER_ATOM_PER_NEIGHBOUR2 * max(bond_neighbours(crystal), 1.0) ** 2 + 1.0
+    return max(crystal.n_atoms, int((memory_gb * 1000.0 - CHGNET_BASE_MB) / per_atom))
+
+
+class _ChgnetForces:
+    """Forces from pretrained CHGNet without the stress pass (a third less memory)."""
+
+    def __init__(self) -> None:
+        from chgnet.model import CHGNet
+
+        self.model = CHGNet.load(verbose=False)
+
+    def forces(self, atoms: Any) -> np.ndarray:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        result = self.model.predict_structure(AseAtomsAdaptor.get_structure(atoms), task="ef")
+        return np.asarray(result["f"], dtype=np.float64)
+
+
 def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
-                      min_length: float = 8.0, max_atoms: int = 200, mesh: int = 16,
-                      displacement: float = 0.01) -> np.ndarray:
+                      min_length: float = 8.0, max_atoms: int = 200, memory_gb: float = 4.0,
+                      mesh: int = 16, displacement: float = 0.01) -> np.ndarray:
     """(count,) phonon DOS of ``crystal`` on ``grid`` (states per grid unit per cell, 3N modes
-    in total): phonopy displacements, forces from ``calculator`` (default: pretrained CHGNet),
-    mode frequencies on a ``mesh``^3 q-mesh smeared by half a grid step."""
+    in total): phonopy displacements, forces from ``calculator`` (an ASE calculator; default:
+    pretrained CHGNet, forces only), mode frequencies on a ``mesh``^3 q-mesh smeared by half a
+    grid step. The supercell has at most ``max_atoms`` atoms, and with CHGNet at most as many
+    as fit in ``memory_gb`` (dense crystals get smaller supercells)."""
     import ase
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
+    chgnet = None
     if calculator is None:
-        from chgnet.model import CHGNet
-        from chgnet.model.dynamics import CHGNetCalculator
-
-        calculator = CHGNetCalculator(model=CHGNet.load(verbose=False), use_device="cpu")
+        chgnet = _ChgnetForces()
+        max_atoms = min(max_atoms, chgnet_atom_budget(crystal, memory_gb))
     unit = PhonopyAtoms(symbols=list(crystal.species), cell=crystal.lattice,
                         scaled_positions=crystal.frac_coords)
     # identity primitive matrix: the DOS is per input cell (3N modes), as the predictions are
@@ -61,6 +99,9 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
     for cell in phonon.supercells_with_displacements:
         atoms = ase.Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions,
                           pbc=True)
+        if chgnet is not None:
+            forces.append(chgnet.forces(atoms))
+            continue
         atoms.calc = calculator
         forces.append(np.asarray(atoms.get_forces()))
     phonon.forces = forces
