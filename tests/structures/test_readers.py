@@ -109,7 +109,7 @@ BAD_CASES = {
     "missing": (lambda p: p / "absent.cif", "no such file"),
     "empty": (lambda p: write(p / "empty.cif", ""), "file is empty"),
     "unreadable": (lambda p: write(p / "junk.cif", "this is not a cif\n"),
-                   "cannot be read as cif"),
+                   "not a valid CIF file"),
     "unknown_element": (lambda p: write_poscar(p / "POSCAR_x", species="Na Xx"),
                         "unknown element 'Xx'"),
     "singular_lattice": (lambda p: write_poscar(p / "POSCAR_s", lattice="4 0 0\n0 4 0\n0 0 0"),

@@ -279,6 +279,44 @@ def _reader_problem(exc: Exception, fmt: str | None) -> str:
     return f"cannot be read as {fmt or 'a structure file'} ({type(exc).__name__}: {text})"
 
 
+def _read_cif_structures(path: Path, validate: bool) -> Iterator[Crystal | StructureError]:
+    """CIF through pymatgen's parser (ASE's expands symmetry with a quadratic Python loop: 30 s
+    for a 3,136-atom cell against 1.5 s here). Every data block is one structure, kept as
+    written (no reduction to the primitive cell)."""
+    from pymatgen.io.cif import CifParser
+
+    name = str(path)
+    if _looks_binary(path):
+        raise StructureError(name, "is a binary file, not a text structure file (CIF, POSCAR, "
+                                   "extended XYZ, JSON)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with open_text(path) as handle:
+                structures = CifParser.from_str(handle.read()).parse_structures(primitive=False)
+        except Exception as exc:
+            raise StructureError(name, _reader_problem(exc, "cif")) from None
+    if not structures:
+        raise StructureError(name, "not a valid CIF file (no structure in any data block)")
+    stem = path.name[:-len(".cif.gz")] if path.name.lower().endswith(".cif.gz") else path.stem
+    single = len(structures) == 1
+    from ase.geometry import cellpar_to_cell
+    from pymatgen.core import Lattice
+
+    for k, structure in enumerate(structures):
+        where = name if single else f"{name}#{k}"
+        # a CIF holds cell parameters only: orient the cell as ASE does (a along x, b in the
+        # xy plane), with the same fractional coordinates
+        lattice = cellpar_to_cell([*structure.lattice.abc, *structure.lattice.angles])
+        oriented = structure.copy()
+        oriented.lattice = Lattice(lattice)
+        try:
+            yield from_pymatgen(oriented, id=stem if single else f"{stem}#{k}", source=where,
+                                validate=validate)
+        except StructureError as err:
+            yield err
+
+
 def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | StructureError]:
     """Like :func:`read_structures`, but a bad frame or record is yielded as its StructureError and
     reading goes on with the next one. File-level problems are still raised.
@@ -298,6 +336,8 @@ def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | 
     lower = path.name.lower()
     if _has_suffix(lower, JSON_SUFFIXES + JSONL_SUFFIXES):
         yield from _read_json_structures(path, validate)
+    elif _has_suffix(lower, (".cif", ".cif.gz")):
+        yield from _read_cif_structures(path, validate)
     else:
         yield from _read_ase_structures(path, _ase_format(path), validate)
 
