@@ -221,9 +221,6 @@ def _read_ase_structures(path: Path, fmt: str | None,
             return StructureError(where, f"unknown element {exc.args[0]!r}")
         return StructureError(where, _reader_problem(exc, fmt))
 
-    if _looks_binary(path):
-        raise StructureError(name, "is a binary file, not a text structure file (CIF, POSCAR, "
-                                   "extended XYZ, JSON)")
 
     # frames are read lazily (flat memory for long trajectories); the first two decide the ids
     with warnings.catch_warnings():
@@ -286,9 +283,6 @@ def _read_cif_structures(path: Path, validate: bool) -> Iterator[Crystal | Struc
     from pymatgen.io.cif import CifParser
 
     name = str(path)
-    if _looks_binary(path):
-        raise StructureError(name, "is a binary file, not a text structure file (CIF, POSCAR, "
-                                   "extended XYZ, JSON)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -333,6 +327,9 @@ def iter_file(path: str | Path, *, validate: bool = True) -> Iterator[Crystal | 
         raise StructureError(name, f"cannot be read: {exc.strerror}") from None
     if size == 0:
         raise StructureError(name, "file is empty")
+    if _looks_binary(path):
+        raise StructureError(name, "is a binary file, not a text structure file (CIF, POSCAR, "
+                                   "extended XYZ, JSON)")
     lower = path.name.lower()
     if _has_suffix(lower, JSON_SUFFIXES + JSONL_SUFFIXES):
         yield from _read_json_structures(path, validate)
