@@ -126,3 +126,28 @@ def test_console_errors_are_one_line_with_status_2(tiny_model_dir: Path,
     assert result.returncode == 2 and "left unchanged" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_with_a_line_and_keeps_the_old_output(tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    import os
+    import signal
+
+    cell = rocksalt().to_record()
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({**cell, "id": f"s{k}"}) + "\n" for k in range(40_000)))
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier\n")
+    proc = subprocess.Popen([sys.executable, "-m", "crystaldos.cli", "predict", "-m",
+                             str(tiny_model_dir), str(many), "-o", str(out)],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while "struct" not in (proc.stderr.read(64) or "struct"):  # the progress bar has started
+        pass
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait() == 130
+    assert "interrupted: finished outputs are kept" in rest
+    assert out.read_text() == "earlier\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -517,11 +517,15 @@ def models() -> None:
 
 
 def main() -> None:
-    """Console entry point: any crystaldos error becomes one line on stderr and exit code 2."""
-    from crystaldos.errors import CrystalDosError
+    """Console entry point: one line on stderr for every error, never a traceback.
 
+    Exit status: 0 all written, 1 some inputs skipped, 2 bad usage or nothing done (any
+    crystaldos error), 130 after Ctrl-C (with a line saying what was kept).
+    """
     try:
-        app()
+        code = app(standalone_mode=False)  # typer turns Ctrl-C into exit code 130
+    except KeyboardInterrupt:
+        code = 130
     except CrystalDosError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
@@ -529,9 +533,14 @@ def main() -> None:
         where = exc.filename or "output"
         _err(f"error: {where}: {exc.strerror or exc}")
         sys.exit(2)
-    except KeyboardInterrupt:
+    except Exception as exc:  # the command-line parser's own errors (usage, bad parameter)
+        if not (hasattr(exc, "show") and hasattr(exc, "exit_code")):
+            raise
+        exc.show()
+        sys.exit(exc.exit_code)
+    if code == 130:
         _err("interrupted: finished outputs are kept, unfinished ones were not written")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
