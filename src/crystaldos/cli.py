@@ -166,10 +166,13 @@ def train(
 
         val = read_card(out)["validation"]
         typer.echo(f"model written to {out}")
-        for name in ("model", "mean_spectrum", "composition_knn"):
-            m = val[name]
-            typer.echo(f"  val {name:16s} MAE {m['mae']:.4f}  R2 {m['r2_mean']:.3f}  "
-                       f"MSE {m['mse']:.5f}  W1 {m['wasserstein']:.2f}")
+        for dataset, metrics in (val["by_dataset"].items() if val.get("joint")
+                                 else [("", val)]):
+            for name in ("model", "mean_spectrum", "composition_knn"):
+                m = metrics[name]
+                typer.echo(f"  {dataset + ' ' if dataset else ''}val {name:16s} MAE "
+                           f"{m['mae']:.4f}  R2 {m['r2_mean']:.3f}  MSE {m['mse']:.5f}  "
+                           f"W1 {m['wasserstein']:.2f}")
 
 
 def _temperatures(text: str) -> list[float]:

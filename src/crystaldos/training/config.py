@@ -38,7 +38,8 @@ class TrainConfig:
     """
 
     dataset: str = "jarvis-phonon"
-    #: joint training: [{"name": data set, "weight": w}, ...]; replaces ``dataset``, and
+    #: joint training: [{"name": data set, "weight": w, "normalization": max}, ...]; replaces
+    #: ``dataset``, and
     #: ``grid`` is then the model's output grid (see crystaldos.training.joint)
     datasets: list[dict[str, Any]] = field(default_factory=list)
     output: str = "runs/model"
@@ -95,9 +96,9 @@ class TrainConfig:
             data["autoencoder"] = AutoencoderConfig()
         for spec in data.get("datasets") or []:
             if not isinstance(spec, dict) or "name" not in spec or \
-                    set(spec) - {"name", "weight"}:
+                    set(spec) - {"name", "weight", "normalization"}:
                 raise ConfigError(f"{source}: each of datasets needs a name and may have a "
-                                  f"weight, got {spec!r}")
+                                  f"weight and a normalization, got {spec!r}")
         return cls(**data)
 
     @classmethod

@@ -1,12 +1,13 @@
 """Joint training on several phonon data sets with one encoder and one output grid.
 
-Every data set keeps its own grid and normalization: JARVIS (phdos66, max-normalized), Materials
-Project (phdos51, max-normalized) and phonondb (phdos221, unit area). The model predicts a
-non-negative spectrum on the model grid (default phdos221, of which the other two grids are exact
-subsets). Each target is placed in its window of the model grid with a mask, and the loss
-compares, per material, the prediction restricted to that window *and normalized the way the
-target is* (its maximum or its area in the window) with the target; data sets are weighted as
-configured. Selection uses the validation split of every set only.
+Every data set keeps its own grid: JARVIS (phdos66), Materials Project (phdos51) and phonondb
+(phdos221). The model predicts a non-negative spectrum on the model grid (default phdos221, of
+which the other two grids are exact subsets). Each target is placed in its window of the model
+grid with a mask, and the loss compares, per material, the prediction restricted to that window
+*and normalized the way the target is* with the target. Every set is compared max-normalized by
+default (the JARVIS and MP convention; a unit-area phonondb target would give errors a thousand
+times smaller and be ignored beside the others); data sets are weighted as configured.
+Selection uses the validation split of every set only.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class JointPart:
     dataset: DOSDataset
     weight: float
     offset: int  # index of the data set's first grid point on the model grid
+    normalization: str = "max"  # the shape the loss and the metrics compare
 
     @property
     def window(self) -> slice:
@@ -100,7 +102,7 @@ def task_index(normalization: str) -> int:
 def attach_joint_targets(graphs: list[Any], part: JointPart, targets: dict[str, np.ndarray],
                          model_grid: Grid) -> list[Any]:
     """Give each graph of ``part`` its embedded target, mask, task and weight (in place)."""
-    task = task_index(part.dataset.normalization)
+    task = task_index(part.normalization)
     for graph in graphs:
         y, mask = embed_target(targets[graph.id], part, model_grid)
         graph.y = torch.from_numpy(y)[None]
@@ -116,4 +118,4 @@ def predictions_on_part(pred: np.ndarray, part: JointPart) -> np.ndarray:
     from crystaldos.spectra.normalize import normalize
 
     window = np.clip(pred[:, part.window], 0.0, None) + 1e-12
-    return normalize(window, part.dataset.grid, part.dataset.normalization)[0]
+    return normalize(window, part.dataset.grid, part.normalization)[0]

@@ -263,14 +263,15 @@ def train_joint(config: TrainConfig) -> Path:
         except DatasetError as err:
             raise ConfigError(str(err)) from None
         parts.append(JointPart(spec["name"], dataset, float(spec.get("weight", 1.0)),
-                               window_offset(dataset.grid, model_grid)))
+                               window_offset(dataset.grid, model_grid),
+                               str(spec.get("normalization", "max"))))
     graph_settings, model_args, hp = resolve_settings(config, model_grid.count)
     graphs: dict[str, list[Any]] = {"train": [], "val": []}
     by_part: dict[str, dict[str, Any]] = {}
     failures: list[dict[str, str]] = []
     for part in parts:
         splits = _split_ids(part.dataset, config)
-        targets = _targets(part.dataset, part.dataset.normalization)
+        targets = _targets(part.dataset, part.normalization)
         mine = {}
         for split in ("train", "val"):
             built = graphs_with_targets(
@@ -300,7 +301,7 @@ def train_joint(config: TrainConfig) -> Path:
         target={"kind": model_grid.kind, "dataset": "+".join(p.name for p in parts),
                 "datasets": [{"name": p.name, "weight": p.weight,
                               "grid": p.dataset.grid.to_dict(),
-                              "normalization": p.dataset.normalization} for p in parts]},
+                              "normalization": p.normalization} for p in parts]},
         training=_training_record(config, hp, graphs, failures, fit, start_time),
         validation={"joint": True, "by_dataset": validation},
         domain=training_domain(r.crystal for info in by_part.values()
