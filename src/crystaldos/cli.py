@@ -502,19 +502,25 @@ def models() -> None:
         card = read_card(directory)
         g = card["grid"]
         val = card.get("validation", {})
-        m, base = val.get("model", {}), val.get("composition_knn", {})
-        mean = val.get("mean_spectrum", {})
+        m = val.get("model", {})
         aliases = ", ".join(card.get("aliases", [])) or "-"
         typer.echo(f"{name}  ({card['model_class']}, aliases: {aliases})")
         typer.echo(f"  grid {g['count']} points {g['start']:g} .. "
                    f"{g['start'] + g['step'] * (g['count'] - 1):g} {g['unit']}, "
                    f"normalization {card['normalization']}")
-        if m:
-            nan = float("nan")
-            typer.echo(f"  val MAE {m['mae']:.4f} (mean spectrum {mean.get('mae', nan):.4f}, "
-                       f"composition kNN {base.get('mae', nan):.4f}), "
-                       f"R2 {m['r2_mean']:.3f}, {m['n_spectra']} spectra")
+        nan = float("nan")
+        per_set = (val.get("by_dataset", {}).items() if val.get("joint") else
+                   [("", val)] if m else [])
+        for dataset, metrics in per_set:
+            m, base = metrics["model"], metrics.get("composition_knn", {})
+            mean = metrics.get("mean_spectrum", {})
+            typer.echo(f"  {dataset + ' ' if dataset else ''}val MAE {m['mae']:.4f} (mean "
+                       f"spectrum {mean.get('mae', nan):.4f}, composition kNN "
+                       f"{base.get('mae', nan):.4f}), R2 {m['r2_mean']:.3f}, "
+                       f"{m['n_spectra']} spectra")
         typer.echo(f"  trained on {card.get('target', {}).get('dataset', '?')}")
+        if card.get("caveat"):
+            typer.echo(f"  caveat: {card['caveat']}")
     if not seen:
         typer.echo("no bundled models found")
 
