@@ -95,8 +95,11 @@ def summary(args: argparse.Namespace) -> None:
     if not rows:
         sys.exit(f"error: {args.out}: no records yet")
     seconds = np.array([r["seconds"] for r in rows])
+    from crystaldos.spectra.grid import PHDOS_221
+
     points = FINE_GRID.points
-    above_1000 = below_0 = total = 0.0
+    lo, hi = PHDOS_221.edges[0], PHDOS_221.edges[-1]
+    above_1000 = below_0 = outside_221 = total = 0.0
     top = []
     for r in rows:
         hist = np.zeros(FINE_GRID.count)
@@ -105,6 +108,8 @@ def summary(args: argparse.Namespace) -> None:
         total += n
         above_1000 += hist[points > 1000].sum() + r["modes_above_grid"]
         below_0 += hist[points < 0].sum() + r["modes_below_grid"]
+        outside_221 += (hist[(points < lo) | (points > hi)].sum() + r["modes_below_grid"]
+                        + r["modes_above_grid"])
         top.append(r["max_frequency_cm1"])
     reasons: dict[str, int] = {}
     for f in failures:
@@ -120,6 +125,7 @@ def summary(args: argparse.Namespace) -> None:
         "core_hours": float((seconds.sum() + sum(f["seconds"] for f in failures)) / 3600),
         "share_of_modes_above_1000_cm1": above_1000 / total,
         "share_of_modes_below_0_cm1": below_0 / total,
+        "share_of_modes_outside_phdos221": outside_221 / total,
         "max_frequency_quantiles_cm1": {q: float(np.quantile(top, q / 100))
                                         for q in (50, 90, 99, 100)},
         "share_materials_top_above_1000_cm1": float(np.mean(np.array(top) > 1000)),

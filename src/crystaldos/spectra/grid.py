@@ -113,7 +113,7 @@ PHDOS_51 = Grid(0.0, 20.0, 51, "cm^-1", PHONON)
 #: Universal phonon grid: -300..4100 cm^-1, 20 cm^-1, 221 points. Holds the modes of light
 #: atoms (H stretches near 4000 cm^-1) and imaginary modes to -300 cm^-1; the phdos66 and
 #: phdos51 points are subsets of it, so a prediction moves onto them exactly (see
-#: benchmarks/results_phonondb/summary.json for the share of phonondb modes outside it).
+#: data/phonondb/summary.json for the share of phonondb modes outside it).
 PHDOS_221 = Grid(-300.0, 20.0, 221, "cm^-1", PHONON)
 
 PRESETS: dict[str, Grid] = {"edos300": EDOS_300, "edos128": EDOS_128, "phdos66": PHDOS_66,
