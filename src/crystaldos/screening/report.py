@@ -24,13 +24,18 @@ def elements_of(formula: str) -> list[str]:
 
 
 def ranked(directory: str | Path, by: str, *, top: int = 20, ascending: bool = False):
-    """The ``top`` rows (without the DOS) sorted by column ``by``; rows where it is null last."""
-    import pyarrow.compute as pc
-
+    """The ``top`` rows (without the DOS) sorted by column ``by``; rows where it is null left
+    out."""
     columns = [c for c in read_meta(directory)["columns"] if c != "dos"]
     if by not in columns:
         raise CrystalDosError(f"{directory}: no column {by!r}; columns: {', '.join(columns)}")
-    table = read_table(directory, "rows", columns)
+    return rank_table(read_table(directory, "rows", columns), by, top=top, ascending=ascending)
+
+
+def rank_table(table: Any, by: str, *, top: int = 20, ascending: bool = False) -> Any:
+    """The ``top`` rows of a pyarrow table already read, sorted by ``by`` (nulls left out)."""
+    import pyarrow.compute as pc
+
     table = table.filter(pc.is_valid(table[by]))
     order = "ascending" if ascending else "descending"
     return table.sort_by([(by, order)]).slice(0, top)
@@ -116,8 +121,10 @@ def write_report(directory: str | Path, output: str | Path | None = None, *,
                      f"{_png(fig)}'>")
 
     show = [c for c in ("id", "formula", "n_atoms", by, "file") if c in columns]
-    best = ranked(directory, by, top=top).to_pylist()
-    worst = ranked(directory, by, top=top, ascending=True).to_pylist()
+    if by not in columns:
+        raise CrystalDosError(f"{directory}: no column {by!r}; columns: {', '.join(columns)}")
+    best = rank_table(table, by, top=top).to_pylist()  # the table read once serves every part
+    worst = rank_table(table, by, top=top, ascending=True).to_pylist()
     parts.append(f"<h2>Top {len(best)} by {html.escape(by)}</h2>{_table_html(best, show)}")
     parts.append(f"<h2>Bottom {len(worst)} by {html.escape(by)}</h2>"
                  f"{_table_html(worst, show)}")
