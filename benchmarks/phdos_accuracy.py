@@ -32,11 +32,7 @@ from crystaldos.datasets.named import load_dataset
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.metrics import mae_per_spectrum
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
-from crystaldos.graphs.crystal_graph import build_graph
-from crystaldos.prediction.engine import predict_graphs
-from crystaldos.prediction.rescale import rescale_prediction
 from crystaldos.pretrained import load_pretrained
-from crystaldos.spectra.resample import rebin
 
 
 def phonondb_test_structures(path: Path = Path("data/phonondb/test-structures.jsonl.gz"),
@@ -51,8 +47,23 @@ def phonondb_test_structures(path: Path = Path("data/phonondb/test-structures.js
     with gzip.open(path, "rt") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     return [DOSRecord(r["id"], from_arrays(r["lattice"], r["species"],
-                                           frac_coords=r["frac_coords"], id=r["id"]), None,
-                      "test") for r in rows]
+                                           frac_coords=r["frac_coords"], id=r["id"],
+                                           source=f"{path}:{r['id']}"), None, "test")
+            for r in rows]
+
+
+def pipeline_spectra(bundle, crystals: list, grid, normalization: str) -> np.ndarray:
+    """(n, grid.count) spectra of ``crystals`` (each with a unique source) on ``grid`` in
+    ``normalization``; any failure is an error, so rows stay aligned with the crystals."""
+    from crystaldos.prediction import PredictionPipeline
+    from crystaldos.prediction.schema import Failure
+
+    pipeline = PredictionPipeline(bundle, grid=grid, normalization=normalization)
+    rows = list(pipeline.run(crystals))
+    failed = [r for r in rows if isinstance(r, Failure)]
+    if failed or len(rows) != len(crystals):
+        raise SystemExit(f"error: {len(failed)} structures failed (first: {failed[:1]})")
+    return np.array([r.dos for r in rows]).reshape(len(rows), grid.count)
 
 
 def write_leaderboard_csv(path: Path, ids: list[str], pred: np.ndarray,
@@ -79,22 +90,12 @@ def main() -> None:
     train = dataset.split("train").with_spectra()
     val = dataset.split("val").with_spectra()
     test = phonondb_test_structures() if args.dataset == "phonondb" else dataset.split("test")
-    settings = bundle.graph_settings
     grid = dataset.grid
 
     def predict(part):
-        """Predictions on the data set's grid and in its normalization (moved conserving area
-        and rescaled by shape when the model predicts on another grid or normalization)."""
-        graphs = [build_graph(r.crystal, settings) for r in part]
-        raw = predict_graphs(bundle.model, graphs)
-        out = []
-        for y in raw:
-            y = rescale_prediction(y, bundle.grid, bundle.normalization, dataset.normalization)
-            if bundle.grid != grid:
-                y = rescale_prediction(rebin(y, bundle.grid, grid), grid,
-                                       dataset.normalization, dataset.normalization)
-            out.append(y)
-        return np.array(out).reshape(len(out), grid.count)
+        """Predictions on the data set's grid and in its normalization, through the same
+        pipeline as ``crystaldos predict --grid`` (moved conserving area, rescaled by shape)."""
+        return pipeline_spectra(bundle, [r.crystal for r in part], grid, dataset.normalization)
 
     true = val.spectra()
     pred = predict(val)

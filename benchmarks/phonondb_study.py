@@ -56,20 +56,11 @@ def thermal_per_atom(spectra: np.ndarray, grid, temperature: float = 300.0) -> n
 
 
 def model_predictions(name: str, crystals: list, grid) -> np.ndarray:
-    from crystaldos.graphs.crystal_graph import build_graph
-    from crystaldos.prediction.engine import predict_graphs
-    from crystaldos.prediction.rescale import rescale_prediction
+    """A model's unit-area spectra on ``grid``, through the prediction pipeline."""
     from crystaldos.pretrained import load_pretrained
-    from crystaldos.spectra.resample import rebin
+    from phdos_accuracy import pipeline_spectra
 
-    bundle = load_pretrained(name)
-    graphs = [build_graph(c, bundle.graph_settings) for c in crystals]
-    raw = predict_graphs(bundle.model, graphs)
-    out = []
-    for y in raw:
-        y = rebin(np.clip(y, 0, None), bundle.grid, grid)
-        out.append(rescale_prediction(y, grid, "area", "area") if y.any() else y)
-    return np.array(out)
+    return pipeline_spectra(load_pretrained(name), crystals, grid, "area")
 
 
 def main() -> None:

@@ -65,37 +65,6 @@ def check_writable_target(path: str | Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def atomic_target(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path`` (see module docstring).
-
-    OS errors (disk full, read-only file system, permission denied) come out as one-line
-    :class:`OutputError` naming ``path``.
-    """
-    path = check_writable_target(path)
-    tmp = temporary_name(path)
-    try:
-        yield tmp
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        fsync_directory(path.parent)
-    except OSError as err:
-        raise OutputError(describe_os_error(path, err)) from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_target(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 class AtomicFile:
     """A file that is written under a temporary name and only replaces ``path`` on :meth:`commit`.
 
@@ -125,6 +94,34 @@ class AtomicFile:
         self.done = True
         with contextlib.suppress(OSError):
             self.tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_target(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` (see module docstring).
+
+    OS errors (disk full, read-only file system, permission denied) come out as one-line
+    :class:`OutputError` naming ``path``.
+    """
+    target = AtomicFile(path)
+    try:
+        yield target.tmp
+    except OSError as err:
+        target.discard()
+        raise OutputError(describe_os_error(target.path, err)) from None
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_target(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 class Committable(Protocol):
