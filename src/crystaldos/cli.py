@@ -453,39 +453,15 @@ def verify(
     """Compute reference spectra for a shortlist (phonons: phonopy + CHGNet; electrons:
     GFN2-xTB) and put them beside the predictions: DIRECTORY/verify.parquet and verify.png."""
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from crystaldos.screening.verify import verify_run
 
-    from crystaldos.safe_io import atomic_target
-    from crystaldos.screening.report import ranked
-    from crystaldos.screening.store import iter_rows, read_meta
-    from crystaldos.screening.verify import (
-        CHGNET_NOTE,
-        XTB_NOTE,
-        plot_verification,
-        verify_shortlist,
-    )
-    from crystaldos.spectra.grid import ELECTRONIC, Grid
-
-    meta = read_meta(directory)
-    grid = Grid.from_dict(meta["grid"])
-    note = XTB_NOTE if grid.kind == ELECTRONIC else CHGNET_NOTE
-    typer.echo(note)
-    keys = ranked(directory, by, top=top, ascending=ascending).column("key").to_pylist()
-    wanted = set(keys)
-    rows = {r["key"]: r for r in iter_rows(directory) if r["key"] in wanted}
-    shortlist = [rows[k] for k in keys]
-    checked = verify_shortlist(shortlist, grid, meta["normalization"],
-                               on_failure=lambda key, why: _err(f"no reference for {key}: {why}"))
-    if not checked:
-        raise CrystalDosError(f"{directory}: no structure of the shortlist could be verified")
-    with atomic_target(directory / "verify.parquet") as tmp:
-        pq.write_table(pa.Table.from_pylist(checked), tmp)
-    plot_verification(checked, grid, directory / "verify.png", note)
-    for row in checked:
+    done = verify_run(directory, by, top=top, ascending=ascending,
+                      on_failure=lambda key, why: _err(f"no reference for {key}: {why}"))
+    typer.echo(done.note)
+    for row in done.rows:
         typer.echo(f"{row['id']:>20s}  {row.get('formula', '')!s:>14s}  {by} "
                    f"{row.get(by)!s:>10.8s}  MAE(predicted, reference) {row['mae']:.4f}")
-    typer.echo(f"{len(checked)} verified -> {directory / 'verify.parquet'}, verify.png")
+    typer.echo(f"{len(done.rows)} verified -> {done.table}, {done.figure.name}")
 
 
 @app.command()

@@ -19,7 +19,7 @@ from crystaldos.screening.store import ScreenStore
 from crystaldos.spectra.grid import Grid
 from crystaldos.spectra.spectrum import Spectrum
 from crystaldos.structures.sources import count_structures
-from tests.conftest import toy_crystals
+from tests.conftest import rocksalt, toy_crystals
 from tests.prediction.test_predict import mixed_inputs
 
 runner = CliRunner()
@@ -81,7 +81,8 @@ def test_screen_rows_failures_resume_and_readers(tiny_model_dir: Path, tmp_path:
 def test_store_commits_shards_atomically_and_cleans_leftovers(tmp_path: Path) -> None:
     store = ScreenStore(tmp_path, {"a": 1}, {"key": "str", "x": "float"})
     grid = Grid(0.0, 1.0, 3, "cm^-1", "phonon")
-    store.add_row(Row(Spectrum(np.ones(3), grid), {"key": "k1", "x": float("nan")}))
+    store.add_row(Row(Spectrum(np.ones(3), grid), {"key": "k1", "x": float("nan")},
+                      rocksalt()))
     (tmp_path / ".rows-00009.parquet.tmp").write_text("half written")
     assert store.finished_keys() == set()  # nothing is committed before a flush
     store.flush()

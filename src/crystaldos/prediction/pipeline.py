@@ -127,7 +127,7 @@ class PredictionPipeline:
         if self.grid != model_grid:
             dos = rescale_prediction(rebin(dos, model_grid, self.grid), self.grid,
                                      self.normalization, self.normalization)
-        return Row(Spectrum(dos, self.grid, self.normalization), values)
+        return Row(Spectrum(dos, self.grid, self.normalization), values, crystal)
 
     def run(self, inputs: Iterable[str | Path] | Iterable[Crystal | StructureFailure], *,
             skip: set[str] | frozenset[str] = frozenset()) -> Iterator[Row | Failure]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from crystaldos.spectra.spectrum import Spectrum
+from crystaldos.structures.crystal import Crystal
 
 KEY = "key"
 ID = "id"
@@ -33,6 +34,9 @@ BASE_COLUMNS: dict[str, str] = {
     "file": "str",         # the file part of the key
     "note": "str",         # what went wrong on the way (properties not derived...), or empty
 }
+#: columns the screening store adds to every row so ``verify`` needs no source file: the cell
+#: (9 floats, Å, vectors as rows), the element symbols and the fractional coordinates (3N).
+STRUCTURE_COLUMNS = ("lattice", "species", "frac_coords")
 #: columns of a failure record.
 FAILURE_COLUMNS = (KEY, ID, "file", "reason")
 COLUMN_TYPES = ("str", "int", "float", "bool")
@@ -65,6 +69,7 @@ class Row:
 
     spectrum: Spectrum
     values: dict[str, Any] = field(default_factory=dict)
+    crystal: Crystal | None = None  # the structure predicted (None when read back from a file)
 
     @property
     def key(self) -> str:

@@ -3,7 +3,8 @@
 A run directory holds::
 
     screen.json                 what was run (model, grid, columns); a rerun must match it
-    rows-00000.parquet ...      result rows, one shard per flush
+    rows-00000.parquet ...      result rows, one shard per flush, each with its structure
+                                (the STRUCTURE_COLUMNS), so nothing re-reads the inputs
     failures-00000.parquet ...  structures that could not be screened: key, id, file, reason
 
 Each shard is written to a hidden temporary file, flushed to disk and renamed into place, so a
@@ -28,6 +29,7 @@ from crystaldos.errors import CrystalDosError
 from crystaldos.prediction.schema import (
     DOS,
     FAILURE_COLUMNS,
+    STRUCTURE_COLUMNS,
     Failure,
     Row,
     arrow_type,
@@ -40,6 +42,7 @@ from crystaldos.safe_io import (
     atomic_target,
     atomic_write_text,
 )
+from crystaldos.structures.crystal import Crystal
 
 META_FILE = "screen.json"
 ROW_PREFIX = "rows-"
@@ -130,7 +133,14 @@ class ScreenStore:
         return len(self._rows) + len(self._failures)
 
     def add_row(self, row: Row) -> None:
-        self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32)})
+        """Queue a row; its ``crystal`` (required) is stored beside it."""
+        crystal = row.crystal
+        if crystal is None:
+            raise ValueError(f"{row.key}: a screening row needs its structure")
+        self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32),
+                           "lattice": crystal.lattice.reshape(-1).tolist(),
+                           "species": list(crystal.species),
+                           "frac_coords": crystal.frac_coords.reshape(-1).tolist()})
 
     def add_failure(self, failure: Failure) -> None:
         self._failures.append(failure.values())
@@ -139,7 +149,10 @@ class ScreenStore:
         import pyarrow as pa
 
         fields = [pa.field(name, arrow_type(kind)) for name, kind in self.columns.items()]
-        return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32()))])
+        return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32())),
+                          pa.field("lattice", pa.list_(pa.float64())),
+                          pa.field("species", pa.list_(pa.string())),
+                          pa.field("frac_coords", pa.list_(pa.float64()))])
 
     def flush(self) -> None:
         """Commit the pending rows and failures as new shards (atomically)."""
@@ -162,7 +175,7 @@ class ScreenStore:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray):  # the DOS
         return value.astype(np.float32).tolist()
     return plain_value(value)
 
@@ -184,8 +197,18 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
         raise ScreenStoreError(f"{path}: unreadable run description: {err}") from None
 
 
+def _row_columns(path: Path, columns: Sequence[str] | None) -> list[str]:
+    """``columns``, or every column of a row shard but the stored structure."""
+    if columns:
+        return list(columns)
+    import pyarrow.parquet as pq
+
+    return [n for n in pq.read_schema(path).names if n not in STRUCTURE_COLUMNS]
+
+
 def read_table(directory: str | Path, kind: str = "rows", columns: Sequence[str] | None = None):
-    """All committed shards of a run as one pyarrow Table (empty when there are none)."""
+    """All committed shards of a run as one pyarrow Table (empty when there are none); rows
+    come without their structure columns unless ``columns`` names them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -194,14 +217,35 @@ def read_table(directory: str | Path, kind: str = "rows", columns: Sequence[str]
     if not paths:
         names = list(columns or (FAILURE_COLUMNS if kind == "failures" else ("key", "id")))
         return pa.table({c: pa.array([], pa.string()) for c in names})
-    return pa.concat_tables([pq.read_table(p, columns=list(columns) if columns else None)
-                             for p in paths])
+    return pa.concat_tables([pq.read_table(p, columns=_row_columns(p, columns)
+                                           if kind == "rows" else columns) for p in paths])
 
 
 def iter_rows(directory: str | Path, columns: Sequence[str] | None = None,
               ) -> Iterator[dict[str, Any]]:
-    """Rows of a run one shard at a time (memory bounded by one shard)."""
+    """Rows of a run one shard at a time (memory bounded by one shard), without their structure
+    columns unless ``columns`` names them."""
     import pyarrow.parquet as pq
 
     for path in shard_paths(directory, "rows"):
-        yield from pq.read_table(path, columns=list(columns) if columns else None).to_pylist()
+        yield from pq.read_table(path, columns=_row_columns(path, columns)).to_pylist()
+
+
+def read_structures(directory: str | Path, keys: Sequence[str]) -> dict[str, Crystal]:
+    """The stored structure of each of ``keys`` found in the run (as it was screened)."""
+    import pyarrow.parquet as pq
+
+    from crystaldos.structures.readers import from_arrays
+
+    wanted, found = set(keys), {}
+    for path in shard_paths(directory, "rows"):
+        if not set(STRUCTURE_COLUMNS) <= set(pq.read_schema(path).names):
+            continue  # a shard written before rows carried their structure
+        table = pq.read_table(path, columns=["key", "id", *STRUCTURE_COLUMNS])
+        for row in table.to_pylist():
+            if row["key"] in wanted:
+                found[row["key"]] = from_arrays(
+                    np.reshape(row["lattice"], (3, 3)), row["species"],
+                    frac_coords=np.reshape(row["frac_coords"], (-1, 3)), id=row["id"],
+                    source=row["key"], validate=False)
+    return found

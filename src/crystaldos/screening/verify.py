@@ -5,7 +5,8 @@ offline), or the electronic DOS from GFN2-xTB. Needs ``pip install 'crystaldos[r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from crystaldos.spectra.grid import ELECTRONIC, Grid
 from crystaldos.spectra.normalize import normalize
 from crystaldos.spectra.resample import smear_levels
 from crystaldos.structures.crystal import Crystal
-from crystaldos.structures.sources import structure_from_key
 
 #: printed with every phonon verification: what the reference is and is not.
 CHGNET_NOTE = ("Reference: phonopy finite displacements with CHGNet, a universal potential "
@@ -116,16 +116,20 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
     return smear_levels(levels.reshape(-1), grid, 0.5 * grid.step, mode_weights)
 
 
-def verify_shortlist(rows: list[dict[str, Any]], grid: Grid, normalization: str, *,
-                     on_failure: Callable[[str, str], None] | None = None,
+def verify_shortlist(rows: list[dict[str, Any]], structures: Mapping[str, Crystal], grid: Grid,
+                     normalization: str, *, on_failure: Callable[[str, str], None] | None = None,
                      calculator: Any = None) -> list[dict[str, Any]]:
-    """Reference DOS for each row (needs ``key`` and ``dos``), in the run's normalization.
-    Returns rows with ``reference`` (list), ``mae`` and ``reference_method``; structures whose
-    reference fails go to ``on_failure(key, reason)``."""
+    """Reference DOS for each row (needs ``key`` and ``dos``; its structure is
+    ``structures[key]``), in the run's normalization. Returns rows with ``reference`` (list),
+    ``mae`` and ``reference_method``; structures whose reference fails go to
+    ``on_failure(key, reason)``."""
     out = []
     for row in rows:
         try:
-            crystal = structure_from_key(row["key"])
+            crystal = structures.get(row["key"])
+            if crystal is None:
+                raise CrystalDosError("no stored structure (the run was made by an older "
+                                      "crystaldos; screen it again into a new directory)")
             if grid.kind == ELECTRONIC:
                 from crystaldos.reference.edos import xtb_edos
 
@@ -176,3 +180,46 @@ def plot_verification(rows: list[dict[str, Any]], grid: Grid, path: str | Path,
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_run` did: the reference's caveat, the checked rows (see
+    :func:`verify_shortlist`) and the files written."""
+
+    note: str
+    rows: list[dict[str, Any]]
+    table: Path
+    figure: Path
+
+
+def verify_run(directory: str | Path, by: str, *, top: int = 5, ascending: bool = False,
+               on_failure: Callable[[str, str], None] | None = None,
+               calculator: Any = None) -> Verification:
+    """Verify the ``top`` rows of a screening run ranked by column ``by``: reference spectra
+    of their stored structures beside the predictions, written to ``verify.parquet`` and
+    ``verify.png`` in the run directory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crystaldos.safe_io import atomic_target
+    from crystaldos.screening.report import ranked
+    from crystaldos.screening.store import iter_rows, read_meta, read_structures
+
+    directory = Path(directory)
+    meta = read_meta(directory)
+    grid = Grid.from_dict(meta["grid"])
+    note = XTB_NOTE if grid.kind == ELECTRONIC else CHGNET_NOTE
+    keys = ranked(directory, by, top=top, ascending=ascending).column("key").to_pylist()
+    wanted = set(keys)
+    rows = {r["key"]: r for r in iter_rows(directory) if r["key"] in wanted}
+    checked = verify_shortlist([rows[k] for k in keys], read_structures(directory, keys), grid,
+                               meta["normalization"], on_failure=on_failure,
+                               calculator=calculator)
+    if not checked:
+        raise CrystalDosError(f"{directory}: no structure of the shortlist could be verified")
+    table, figure = directory / "verify.parquet", directory / "verify.png"
+    with atomic_target(table) as tmp:
+        pq.write_table(pa.Table.from_pylist(checked), tmp)
+    plot_verification(checked, grid, figure, note)
+    return Verification(note, checked, table, figure)

@@ -111,20 +111,6 @@ def source_file(key: str) -> str:
     return _ITEM_SUFFIX.sub("", key)
 
 
-def structure_from_key(key: str, *, validate: bool = True) -> Crystal:
-    """Re-read one structure by its source key (see :func:`source_file`), as screening and
-    prediction outputs record it."""
-    path = Path(key) if Path(key).is_file() else Path(source_file(key))
-    if path.is_file():
-        for item in iter_file(path, validate=validate):
-            if item.source != key:
-                continue
-            if isinstance(item, StructureError):
-                raise item
-            return item
-    raise StructureError(key, "no structure with this key (file moved or changed?)")
-
-
 def structure_stream(inputs: Iterable[str | Path] | Iterable[Crystal | StructureFailure],
                      ) -> Iterable[Crystal | StructureFailure]:
     """The one reading of inputs for every command: a list of paths (files, folders, globs) is
