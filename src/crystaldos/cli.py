@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -223,11 +222,9 @@ def predict(
     and skipped. Exit status: 0 all written, 1 some skipped, 2 nothing done or bad usage."""
     from tqdm import tqdm
 
+    from crystaldos.prediction.engine import predict_to_file
     from crystaldos.prediction.pipeline import PredictionPipeline
-    from crystaldos.prediction.schema import FAILURE_COLUMNS, Failure
-    from crystaldos.prediction.writers import open_writer, write_row
     from crystaldos.pretrained import load_pretrained
-    from crystaldos.safe_io import committing
     from crystaldos.spectra.grid import preset as grid_preset
 
     temps = _temperatures(temperatures)
@@ -236,31 +233,17 @@ def predict(
         bundle, normalization=normalization, grid=None if grid is None else grid_preset(grid),
         properties=properties, temperatures=temps, device=device, batch_size=batch_size,
         backend=backend, workers=workers)
-    writer = open_writer(output, pipeline.columns, pipeline.grid, pipeline.normalization)
-    skipped = [] if failures is None else [open_writer(failures, dict.fromkeys(
-        FAILURE_COLUMNS, "str"))]
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
-    done = failed = 0
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(committing(writer, output))
-        for extra in skipped:
-            stack.enter_context(committing(extra, failures))
-        stack.enter_context(contextlib.closing(bar))
-        for item in pipeline.run(inputs):
-            if isinstance(item, Failure):
-                failed += 1
-                bar.write(f"skipped {item}", file=sys.stderr)
-                for extra in skipped:
-                    extra.write(item.values())
-                continue
-            if item.values.get("note"):
-                bar.write(f"{item.key}: {item.values['note']}", file=sys.stderr)
-            write_row(writer, item)
-            done += 1
-            bar.update(1)
-        if done == 0:
-            raise CrystalDosError(f"no structure predicted from {' '.join(inputs)} "
-                                  f"({failed} skipped); {output} left unchanged")
+
+    def row_done(row: Any) -> None:
+        if row.values.get("note"):
+            bar.write(f"{row.key}: {row.values['note']}", file=sys.stderr)
+        bar.update(1)
+
+    with contextlib.closing(bar):
+        done, failed = predict_to_file(
+            pipeline, inputs, output, failures=failures, on_row=row_done,
+            on_failure=lambda item: bar.write(f"skipped {item}", file=sys.stderr))
     typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
                f"{failed} skipped")
     if failed:
@@ -294,10 +277,7 @@ def properties_command(
     stability (phonon), or band gap, class, DOS at E_F, Sommerfeld gamma (electronic). A row
     that cannot be read or derived is named and skipped. Exit status: 0 all written, 1 some
     skipped, 2 nothing done or bad usage."""
-    from crystaldos.physics.properties import columns_for
-    from crystaldos.prediction.writers import open_writer
-    from crystaldos.property_table import SpectrumItem, iter_spectra, load_cells, property_rows
-    from crystaldos.safe_io import committing
+    from crystaldos.property_table import load_cells, write_property_table
 
     if kind not in (None, "phonon", "electronic"):
         raise typer.BadParameter(f"--kind must be phonon or electronic, not {kind!r}")
@@ -305,48 +285,17 @@ def properties_command(
     cells = None
     if structures:
         cells = load_cells(structures, on_failure=lambda m: _err(f"skipped structure {m}"))
-    failures = []
-
-    def failed(failure: object) -> None:
-        failures.append(failure)
-        _err(f"skipped {failure}")
-
-    # the spectra say their kind: read up to the first good one before the output is opened
-    spectra = iter_spectra(source, split=split)
-    head = []
-    for item in spectra:
-        head.append(item)
-        if isinstance(item, SpectrumItem):
-            break
-    good = [i for i in head if isinstance(i, SpectrumItem)]
-    if not good:
-        for item in head:
-            failed(item)
-        raise CrystalDosError(f"{source}: no readable spectra to derive properties from")
-    file_kind = good[0].spectrum.grid.kind
-    if kind is not None and kind != file_kind:
-        raise CrystalDosError(f"--kind {kind}, but {source} holds {file_kind} spectra")
-    kind = file_kind
-    options: dict[str, float] = ({"stability_threshold": stability_threshold}
-                                 if kind == "phonon" else
-                                 {"rel_tol": gap_tolerance, "fermi_level": fermi_level,
-                                  "edge_window": edge_window})
-    writer = open_writer(output, {"id": "str", **columns_for(kind, temps)})
-    done = without_cell = 0
-    with committing(writer, output):
-        for row in property_rows(itertools.chain(head, spectra), kind, temps, cells=cells,
-                                 on_failure=failed, **options):
-            writer.write(row)
-            done += 1
-            without_cell += row.get("n_atoms") is None
-        if done == 0:
-            raise CrystalDosError(f"{source}: no properties derived ({len(failures)} "
-                                  f"skipped); {output} left unchanged")
-    typer.echo(f"{done} materials -> {output}; {len(failures)} skipped")
-    if without_cell:
-        _err(f"note: {without_cell} materials had no structure, so only their per-atom and "
-             "shape properties are filled")
-    if failures:
+    summary = write_property_table(
+        source, output, temps, kind=kind, split=split, cells=cells,
+        on_failure=lambda failure: _err(f"skipped {failure}"),
+        phonon_options={"stability_threshold": stability_threshold},
+        electronic_options={"rel_tol": gap_tolerance, "fermi_level": fermi_level,
+                            "edge_window": edge_window})
+    typer.echo(f"{summary.written} materials -> {output}; {summary.skipped} skipped")
+    if summary.without_cell:
+        _err(f"note: {summary.without_cell} materials had no structure, so only their per-atom "
+             "and shape properties are filled")
+    if summary.skipped:
         raise typer.Exit(1)
 
 

@@ -139,3 +139,65 @@ def property_rows(items: Iterable[SpectrumItem | ItemFailure], kind: str,
         if on_failure is None:
             raise SourcedError(item.source, item.reason)
         on_failure(item)
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """What :func:`write_property_table` wrote: the spectra's kind, rows, rows without a cell
+    (only per-atom and shape properties filled) and items skipped."""
+
+    kind: str
+    written: int
+    without_cell: int
+    skipped: int
+
+
+def write_property_table(source: str, output: str | Path, temperatures: Sequence[float], *,
+                         kind: str | None = None, split: str | None = None,
+                         cells: Mapping[str, CellInfo] | None = None,
+                         on_failure: Callable[[ItemFailure], None] | None = None,
+                         phonon_options: Mapping[str, Any] | None = None,
+                         electronic_options: Mapping[str, Any] | None = None) -> TableSummary:
+    """Properties of every spectrum of ``source`` (see :func:`iter_spectra`) into the table
+    ``output`` (.csv, .jsonl or .parquet), committed whole or not at all. The spectra say their
+    kind; ``kind``, when given, must agree. Items that fail go to ``on_failure`` and are
+    counted; raises when nothing could be derived."""
+    import itertools
+
+    from crystaldos.physics.properties import columns_for
+    from crystaldos.prediction.writers import open_writer
+    from crystaldos.safe_io import committing
+
+    skipped = [0]
+
+    def failed(item: ItemFailure) -> None:
+        skipped[0] += 1
+        if on_failure is not None:
+            on_failure(item)
+
+    spectra = iter_spectra(source, split=split)
+    head: list[SpectrumItem | ItemFailure] = []  # up to the first good spectrum: its kind
+    for item in spectra:
+        head.append(item)
+        if isinstance(item, SpectrumItem):
+            break
+    if not any(isinstance(i, SpectrumItem) for i in head):
+        for item in head:
+            failed(item)
+        raise CrystalDosError(f"{source}: no readable spectra to derive properties from")
+    file_kind = head[-1].spectrum.grid.kind
+    if kind is not None and kind != file_kind:
+        raise CrystalDosError(f"--kind {kind}, but {source} holds {file_kind} spectra")
+    options = dict((phonon_options if file_kind == "phonon" else electronic_options) or {})
+    writer = open_writer(output, {"id": "str", **columns_for(file_kind, temperatures)})
+    written = without_cell = 0
+    with committing(writer, output):
+        for row in property_rows(itertools.chain(head, spectra), file_kind, temperatures,
+                                 cells=cells, on_failure=failed, **options):
+            writer.write(row)
+            written += 1
+            without_cell += row.get("n_atoms") is None
+        if written == 0:
+            raise CrystalDosError(f"{source}: no properties derived ({skipped[0]} skipped); "
+                                  f"{output} left unchanged")
+    return TableSummary(file_kind, written, without_cell, skipped[0])

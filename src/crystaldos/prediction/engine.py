@@ -59,3 +59,46 @@ def predict_structures(bundle: ModelBundle,
             on_failure(item)
             continue
         yield item
+
+
+def predict_to_file(pipeline: Any, inputs: Iterable[str | Path] | Iterable[Crystal |
+                    StructureFailure], output: str | Path, *,
+                    failures: str | Path | None = None,
+                    on_row: Callable[[Row], None] | None = None,
+                    on_failure: Callable[[Failure], None] | None = None) -> tuple[int, int]:
+    """Run ``pipeline`` (a :class:`~crystaldos.prediction.pipeline.PredictionPipeline`) over
+    ``inputs`` into the table ``output`` (.jsonl, .csv or .parquet), and the skipped structures
+    into ``failures`` when given. Each file holds its old content or the complete new one.
+    Returns (rows written, structures skipped); raises when no row was written (``output``
+    then stays as it was)."""
+    import contextlib
+
+    from crystaldos.errors import CrystalDosError
+    from crystaldos.prediction.schema import FAILURE_COLUMNS
+    from crystaldos.prediction.writers import open_writer, write_row
+    from crystaldos.safe_io import committing
+
+    writer = open_writer(output, pipeline.columns, pipeline.grid, pipeline.normalization)
+    failure_writer = None if failures is None else open_writer(
+        failures, dict.fromkeys(FAILURE_COLUMNS, "str"))
+    done = failed = 0
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(committing(writer, output))
+        if failure_writer is not None:
+            stack.enter_context(committing(failure_writer, failures))
+        for item in pipeline.run(inputs):
+            if isinstance(item, Failure):
+                failed += 1
+                if failure_writer is not None:
+                    failure_writer.write(item.values())
+                if on_failure is not None:
+                    on_failure(item)
+                continue
+            write_row(writer, item)
+            done += 1
+            if on_row is not None:
+                on_row(item)
+        if done == 0:
+            raise CrystalDosError(f"no structure predicted ({failed} skipped); {output} left "
+                                  "unchanged")
+    return done, failed
