@@ -450,6 +450,34 @@ def models() -> None:
         typer.echo("no bundled models found")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this computer "
+                                      "only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Model to serve (repeatable; default: every bundled model).")]
+    = None,
+    run_dir: Annotated[Path, typer.Option(help="Where uploads, results and batch jobs are "
+                                          "kept (they survive a restart).")]
+    = Path("crystaldos-runs"),
+    device: Device = "cpu",
+    max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Largest upload, MB.")]
+    = 20.0,
+) -> None:
+    """Run the local web page: drop a crystal, see its phonon and electronic DOS and the
+    properties that follow; run many structures as background jobs. Needs
+    `pip install 'crystaldos[web]'`."""
+    try:
+        from crystaldos.web.app import serve as run_server
+    except ImportError as err:
+        raise CrystalDosError(f"the web page needs the web extra: pip install "
+                              f"'crystaldos[web]' ({err})") from None
+    typer.echo(f"crystaldos serving on http://{host}:{port}/ (runs in {run_dir}); Ctrl-C stops")
+    run_server(run_dir, model or None, host=host, port=port, device=device,
+               max_upload_mb=max_upload_mb)
+
+
 def main() -> None:
     """Console entry point: one line on stderr for every error, never a traceback.
 
