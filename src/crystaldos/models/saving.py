@@ -23,6 +23,7 @@ from crystaldos.graphs.atom_features import feature_table_digest
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.alignn import ALIGNNDOS
 from crystaldos.models.autoencoder import AELatentALIGNN, SpectrumAutoencoder
+from crystaldos.models.ensemble import DeepEnsemble
 from crystaldos.models.xtal2dos import Xtal2DoS
 from crystaldos.safe_io import atomic_target, atomic_write_text
 from crystaldos.spectra.grid import Grid
@@ -36,6 +37,7 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "AELatentALIGNN": AELatentALIGNN,
     "SpectrumAutoencoder": SpectrumAutoencoder,
     "Xtal2DoS": Xtal2DoS,
+    "DeepEnsemble": DeepEnsemble,
 }
 
 

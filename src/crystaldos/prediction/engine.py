@@ -78,7 +78,8 @@ def predict_to_file(pipeline: Any, inputs: Iterable[str | Path] | Iterable[Cryst
     from crystaldos.prediction.writers import open_writer, write_row
     from crystaldos.safe_io import committing
 
-    writer = open_writer(output, pipeline.columns, pipeline.grid, pipeline.normalization)
+    writer = open_writer(output, pipeline.columns, pipeline.grid, pipeline.normalization,
+                         spread=pipeline.ensemble)
     failure_writer = None if failures is None else open_writer(
         failures, dict.fromkeys(FAILURE_COLUMNS, "str"))
     done = failed = 0

@@ -83,7 +83,16 @@ class PredictionPipeline:
         self.property_options = dict(property_options or {})
         self.property_columns = columns_for(bundle.grid.kind, self.temperatures) \
             if properties else {}
-        self.columns = row_columns(self.property_columns)
+        self.ensemble = bundle.card["model_class"] == "DeepEnsemble"
+        extra = dict(self.property_columns)
+        if self.ensemble:
+            from crystaldos.prediction.uncertainty import uncertainty_columns
+
+            extra.update(uncertainty_columns(self.property_columns))
+            calibration = bundle.card.get("uncertainty", {})
+            self.dos_scale = float(calibration.get("dos_scale", 1.0))
+            self.property_scales = dict(calibration.get("property_scale", {}))
+        self.columns = row_columns(extra)
         self.device, self.batch_size = device, batch_size
         self.backend, self.workers, self.chunk_size, self.client = (backend, workers,
                                                                     chunk_size, client)
@@ -98,15 +107,41 @@ class PredictionPipeline:
                 "properties": self.properties, "temperatures": list(self.temperatures),
                 "columns": self.columns}
 
+    def _properties(self, crystal: Crystal, cell: Any, dos: np.ndarray,
+                    notes: list[str] | None) -> dict[str, Any]:
+        """The property columns of one spectrum on the model grid (failures go to ``notes``;
+        without ``notes`` a failure gives an empty dict)."""
+        from crystaldos.physics.properties import properties_for
+
+        grid = self.bundle.grid
+        try:
+            return properties_for(grid.kind, grid, dos, self.normalization, cell,
+                                  self.temperatures, **self.property_options)
+        except CrystalDosError as exc:
+            if notes is not None:
+                notes.append(f"no properties: {exc}")
+            return {}
+
     def _row(self, crystal: Crystal, raw: np.ndarray) -> Row:
+        """The row of one structure from the model's raw output: (n,) for a single model,
+        (M, n) member spectra for an ensemble."""
         from crystaldos.models.domain import domain_notes
         from crystaldos.physics.cell import CellInfo
-        from crystaldos.physics.properties import properties_for
         from crystaldos.prediction.rescale import rescale_prediction
         from crystaldos.spectra.resample import rebin
 
         model_grid = self.bundle.grid
-        dos = rescale_prediction(raw, model_grid, self.bundle.normalization, self.normalization)
+        spread = members = None
+        if self.ensemble:
+            from crystaldos.prediction import uncertainty as unc
+
+            members = unc.member_spectra(raw, model_grid, self.bundle.normalization,
+                                         self.normalization)
+            dos, spread = unc.ensemble_spectrum(members, model_grid, self.normalization,
+                                                self.dos_scale)
+        else:
+            dos = rescale_prediction(raw, model_grid, self.bundle.normalization,
+                                     self.normalization)
         cell = CellInfo.from_crystal(crystal)
         notes = domain_notes(crystal, self.bundle.card.get("domain"), model_grid, dos)
         values: dict[str, Any] = {
@@ -114,20 +149,26 @@ class PredictionPipeline:
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
             "volume_A3": crystal.volume, "file": source_file(crystal.source), "note": ""}
         if self.properties:
-            derived: dict[str, Any] = {}
-            try:
-                derived = properties_for(model_grid.kind, model_grid, dos, self.normalization,
-                                         cell, self.temperatures, **self.property_options)
-            except CrystalDosError as exc:
-                notes.append(f"no properties: {exc}")
+            derived = self._properties(crystal, cell, dos, notes)
             for name in self.property_columns:
                 if name not in values:
                     values[name] = derived.get(name)
+        if self.ensemble:
+            from crystaldos.prediction import uncertainty as unc
+
+            if self.properties:
+                member_rows = [self._properties(crystal, cell, m, None) for m in members]
+                values.update(unc.property_spreads(member_rows, self.property_columns,
+                                                   self.property_scales))
+            values["dos_spread"] = unc.dos_spread(dos, spread)
         values["note"] = "; ".join(notes)
         if self.grid != model_grid:
             dos = rescale_prediction(rebin(dos, model_grid, self.grid), self.grid,
                                      self.normalization, self.normalization)
-        return Row(Spectrum(dos, self.grid, self.normalization), values, crystal)
+            if spread is not None:  # rebinned like a spectrum: an upper bound of the spread
+                spread = rebin(spread, model_grid, self.grid)
+        return Row(Spectrum(dos, self.grid, self.normalization), values, crystal,
+                   None if spread is None else Spectrum(spread, self.grid, self.normalization))
 
     def run(self, inputs: Iterable[str | Path] | Iterable[Crystal | StructureFailure], *,
             skip: set[str] | frozenset[str] = frozenset()) -> Iterator[Row | Failure]:

@@ -17,7 +17,7 @@ from crystaldos.prediction.schema import ID, KEY, Failure, Row
 from crystaldos.spectra.grid import Grid
 from crystaldos.spectra.spectrum import Spectrum
 
-_RESERVED = {"grid", "normalization", "dos"}
+_RESERVED = {"grid", "normalization", "dos", "dos_std"}
 
 
 def _grid(data: Any, where: str) -> Grid | DatasetError:
@@ -33,12 +33,15 @@ def _grid(data: Any, where: str) -> Grid | DatasetError:
 
 
 def _row(values: dict[str, Any], grid: Grid | DatasetError, normalization: str, dos: Any,
-         where: str) -> Row | Failure:
+         where: str, std: Any = None) -> Row | Failure:
     """A row from what a file holds, or a :class:`Failure` naming ``where`` when its grid is
     bad, its spectrum does not fit the grid, holds non-numbers or names an unknown
     normalization."""
     try:
-        return _checked_row(values, grid, normalization, dos, where)
+        row = _checked_row(values, grid, normalization, dos, where)
+        if std is not None:
+            row.spread = _checked_row({}, grid, normalization, std, where).spectrum
+        return row
     except DatasetError as err:
         return Failure(where, str(values.get(ID, "")), str(values.get("file", "")), err.problem)
 
@@ -77,7 +80,7 @@ def _read_jsonl(path: Path) -> Iterator[Row | Failure]:
         values = {k: v for k, v in rec.items() if k not in _RESERVED}
         values[ID] = str(rec["id"])
         yield _row(values, _grid(rec["grid"], where), str(rec.get("normalization") or "none"),
-                   rec["dos"], where)
+                   rec["dos"], where, rec.get("dos_std"))
 
 
 def _read_csv(path: Path) -> Iterator[Row | Failure]:
@@ -92,7 +95,9 @@ def _read_csv(path: Path) -> Iterator[Row | Failure]:
                                           "predictions CSV")
         first_grid = names.index(CSV_GRID_COLUMNS[0])
         first_dos = first_grid + len(CSV_GRID_COLUMNS)
-        count = len(names) - first_dos
+        first_std = next((k for k, name in enumerate(names) if name.startswith("dos_std_")),
+                         len(names))
+        count = first_std - first_dos
         id_column = names.index(ID)
         for n, row in enumerate(reader, start=2):
             where = f"{path}:{n}"
@@ -103,7 +108,8 @@ def _read_csv(path: Path) -> Iterator[Row | Failure]:
             normalization, unit, start, step = row[first_grid:first_dos]
             grid = _grid({"start": start, "step": step, "count": count, "unit": unit}, where)
             values = dict(zip(names[:first_grid], row[:first_grid], strict=True))
-            yield _row(values, grid, normalization or "none", row[first_dos:], where)
+            yield _row(values, grid, normalization or "none", row[first_dos:first_std], where,
+                       row[first_std:] if first_std < len(names) else None)
 
 
 def _read_parquet(path: Path) -> Iterator[Row | Failure]:
@@ -119,8 +125,8 @@ def _read_parquet(path: Path) -> Iterator[Row | Failure]:
     for batch in pf.iter_batches():
         for rec in batch.to_pylist():
             row_number += 1
-            dos = rec.pop("dos")
-            yield _row(rec, grid, normalization, dos, f"{path}:row {row_number}")
+            dos, std = rec.pop("dos"), rec.pop("dos_std", None)
+            yield _row(rec, grid, normalization, dos, f"{path}:row {row_number}", std)
 
 
 def read_predictions(path: str | Path) -> Iterator[Row | Failure]:

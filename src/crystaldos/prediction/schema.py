@@ -70,6 +70,7 @@ class Row:
     spectrum: Spectrum
     values: dict[str, Any] = field(default_factory=dict)
     crystal: Crystal | None = None  # the structure predicted (None when read back from a file)
+    spread: Spectrum | None = None  # per-bin standard deviation (ensembles), as ``spectrum``
 
     @property
     def key(self) -> str:

@@ -12,6 +12,9 @@ run leaves an earlier file intact.
   named by its position (for example ``dos_-300``).
 * Parquet: the columns and (with a DOS) ``dos`` (list of float32), with the grid and the
   normalization in the schema metadata.
+
+Rows of an ensemble also carry the per-bin spread of their DOS (``spread=True``): ``dos_std``
+(JSONL, Parquet) or ``dos_std_<point>`` columns after the DOS (CSV), on the DOS's grid and scale.
 """
 
 from __future__ import annotations
@@ -40,18 +43,22 @@ class TableWriter(Protocol):
     """Writes rows under a temporary name: ``close()`` puts the complete file in place,
     ``abort()`` drops it and leaves any earlier file at ``path`` untouched."""
 
-    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None) -> None: ...
+    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None,
+              spread: Spectrum | None = None) -> None: ...
     def close(self) -> None: ...
     def abort(self) -> None: ...
 
 
 class _Base:
     def __init__(self, path: Path, columns: Mapping[str, str], grid: Grid | None,
-                 normalization: str | None) -> None:
+                 normalization: str | None, spread: bool = False) -> None:
         unknown = {t for t in columns.values() if t not in COLUMN_TYPES}
         if unknown:
             raise CrystalDosError(f"unknown column types {sorted(unknown)}")
+        if spread and grid is None:
+            raise CrystalDosError(f"{path}: a DOS spread needs a grid")
         self.path, self.grid, self.normalization = path, grid, normalization or "none"
+        self.spread = spread
         self.columns = dict(columns)
         self.target = AtomicFile(path)
 
@@ -68,6 +75,13 @@ class _Base:
                                   f"({spectrum.normalization}) in a table of {self.grid} "
                                   f"({self.normalization})")
         return spectrum.values
+
+    def _check_spread(self, spread: Spectrum | None) -> np.ndarray | None:
+        if not self.spread:
+            return None
+        if spread is None:
+            raise CrystalDosError(f"{self.path}: a row without its DOS spread")
+        return self._check(spread)
 
     def _close_handle(self) -> None:
         self.fh.close()
@@ -93,12 +107,15 @@ class JsonlWriter(_Base):
         super().__init__(*args)
         self.fh = self.target.tmp.open("w")
 
-    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None) -> None:
+    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None,
+              spread: Spectrum | None = None) -> None:
         record = dict(zip(self.columns, self._cells(values), strict=True))
-        dos = self._check(spectrum)
+        dos, std = self._check(spectrum), self._check_spread(spread)
         if dos is not None:
             record.update(grid=self.grid.to_dict(), normalization=self.normalization,
                           dos=[round(float(v), 7) for v in dos])
+        if std is not None:
+            record["dos_std"] = [round(float(v), 7) for v in std]
         self.fh.write(json.dumps(record) + "\n")
 
 
@@ -111,16 +128,21 @@ class CsvWriter(_Base):
         self.grid_cells: list[str] = []
         if self.grid is not None:
             header += [*CSV_GRID_COLUMNS, *(f"dos_{p:g}" for p in self.grid.points)]
+            if self.spread:
+                header += [f"dos_std_{p:g}" for p in self.grid.points]
             self.grid_cells = [self.normalization, self.grid.unit, f"{self.grid.start:.10g}",
                                f"{self.grid.step:.10g}"]
         self.writer.writerow(header)
 
-    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None) -> None:
+    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None,
+              spread: Spectrum | None = None) -> None:
         cells = ["" if v is None else (f"{v:.10g}" if isinstance(v, float) else v)
                  for v in self._cells(values)]
-        dos = self._check(spectrum)
+        dos, std = self._check(spectrum), self._check_spread(spread)
         if dos is not None:
             cells += [*self.grid_cells, *(f"{float(v):.7g}" for v in dos)]
+        if std is not None:
+            cells += [f"{float(v):.7g}" for v in std]
         self.writer.writerow(cells)
 
 
@@ -140,14 +162,18 @@ class ParquetWriter(_Base):
             meta = {"crystaldos.grid": json.dumps(self.grid.to_dict()),
                     "crystaldos.normalization": self.normalization}
             fields.append(("dos", pa.list_(pa.float32())))
+            if self.spread:
+                fields.append(("dos_std", pa.list_(pa.float32())))
         self.schema = pa.schema(fields, metadata=meta)
         self.writer = pq.ParquetWriter(self.target.tmp, self.schema)
-        self.rows: list[tuple[list[Any], np.ndarray | None]] = []
+        self.rows: list[tuple[list[Any], np.ndarray | None, np.ndarray | None]] = []
 
-    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None) -> None:
-        dos = self._check(spectrum)
+    def write(self, values: Mapping[str, Any], spectrum: Spectrum | None = None,
+              spread: Spectrum | None = None) -> None:
+        dos, std = self._check(spectrum), self._check_spread(spread)
         self.rows.append((self._cells(values),
-                          None if dos is None else np.asarray(dos, dtype=np.float32)))
+                          None if dos is None else np.asarray(dos, dtype=np.float32),
+                          None if std is None else np.asarray(std, dtype=np.float32)))
         if len(self.rows) >= self.chunk:
             self._flush()
 
@@ -160,6 +186,8 @@ class ParquetWriter(_Base):
                                       for k, name in enumerate(self.columns)}
         if self.grid is not None:
             data["dos"] = [r[1].tolist() for r in self.rows]
+        if self.spread:
+            data["dos_std"] = [r[2].tolist() for r in self.rows]
         self.writer.write_table(pa.table(data, schema=self.schema))
         self.rows = []
 
@@ -169,22 +197,23 @@ class ParquetWriter(_Base):
 
 
 def open_writer(path: str | Path, columns: Mapping[str, str], grid: Grid | None = None,
-                normalization: str | None = None) -> TableWriter:
+                normalization: str | None = None, spread: bool = False) -> TableWriter:
     """A writer for ``path`` by extension (.jsonl, .csv, .parquet); parent folders are created.
 
     ``columns`` maps column names to their types (str, float, int, bool); with a ``grid`` every
-    row also carries its spectrum on that grid in ``normalization``.
+    row also carries its spectrum on that grid in ``normalization`` (and with ``spread`` the
+    spectrum's per-bin spread).
     """
     path = Path(path)
     suffix = path.suffix.lower()
     writers = {".jsonl": JsonlWriter, ".csv": CsvWriter, ".parquet": ParquetWriter}
     if suffix not in writers:
         raise CrystalDosError(f"{path}: output must end in one of {', '.join(OUTPUT_FORMATS)}")
-    return writers[suffix](path, columns, grid, normalization)
+    return writers[suffix](path, columns, grid, normalization, spread)
 
 
 def write_row(writer: TableWriter, row: Row) -> None:
-    writer.write(row.values, row.spectrum)
+    writer.write(row.values, row.spectrum, row.spread)
 
 
 def write_arrow_table(table: Any, path: str | Path) -> Path:

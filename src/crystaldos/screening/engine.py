@@ -55,7 +55,8 @@ def screen(inputs: Sequence[str | Path] | Iterable[Crystal | StructureFailure],
                                   property_options=property_options, device=device,
                                   batch_size=batch_size, backend=backend, workers=workers,
                                   chunk_size=chunk_size, client=client)
-    store = ScreenStore(output, pipeline.description(), pipeline.columns)
+    store = ScreenStore(output, pipeline.description(), pipeline.columns,
+                        spread=pipeline.ensemble)
     written = failed = 0
     try:
         done = store.finished_keys()

@@ -69,8 +69,9 @@ class ScreenStore:
     """
 
     def __init__(self, directory: str | Path, meta: Mapping[str, Any],
-                 columns: Mapping[str, str]) -> None:
+                 columns: Mapping[str, str], spread: bool = False) -> None:
         self.directory = Path(directory)
+        self.spread = spread  # rows carry ``dos_std`` (ensembles)
         try:
             self.lock = DirectoryLock(self.directory)  # one writer per run directory
         except OutputError as err:
@@ -137,7 +138,8 @@ class ScreenStore:
         crystal = row.crystal
         if crystal is None:
             raise ValueError(f"{row.key}: a screening row needs its structure")
-        self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32),
+        extra = {} if row.spread is None else {"dos_std": row.spread.values.astype(np.float32)}
+        self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32), **extra,
                            "lattice": crystal.lattice.reshape(-1).tolist(),
                            "species": list(crystal.species),
                            "frac_coords": crystal.frac_coords.reshape(-1).tolist()})
@@ -149,7 +151,8 @@ class ScreenStore:
         import pyarrow as pa
 
         fields = [pa.field(name, arrow_type(kind)) for name, kind in self.columns.items()]
-        return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32())),
+        spread = [pa.field("dos_std", pa.list_(pa.float32()))] if self.spread else []
+        return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32())), *spread,
                           pa.field("lattice", pa.list_(pa.float64())),
                           pa.field("species", pa.list_(pa.string())),
                           pa.field("frac_coords", pa.list_(pa.float64()))])

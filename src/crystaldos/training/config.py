@@ -54,6 +54,10 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)
     autoencoder: AutoencoderConfig | None = None
     loss: str | None = None
+    #: weight of the Cv/S loss term (crystaldos.training.thermal; phonon grids only), and the
+    #: temperatures (K) it compares at (default: its DEFAULT_THERMAL_TEMPERATURES)
+    thermal_weight: float = 0.0
+    thermal_temperatures: list[float] | None = None
     lr: float | None = None
     weight_decay: float | None = None
     batch_size: int | None = None

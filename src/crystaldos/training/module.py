@@ -20,12 +20,15 @@ class SpectrumModule(L.LightningModule):
     error, the leaderboard's multi-MAE in the training normalization); checkpoints and early
     stopping watch ``val_mae`` or ``val_loss``. With ``joint_step`` (the model grid's step)
     the batches carry masks and per-set normalizations and every loss is
-    :func:`crystaldos.training.joint.joint_loss`.
+    :func:`crystaldos.training.joint.joint_loss`. With ``thermal`` (a
+    :class:`~crystaldos.training.thermal.ThermalLoss`) the loss adds ``thermal_weight`` times
+    the error of Cv/k_B and S/k_B per atom (logged as ``train_thermal``/``val_thermal``).
     """
 
     def __init__(self, model: nn.Module, *, loss: str = "mse", lr: float = 1e-3,
                  weight_decay: float = 1e-5, scheduler: str = "onecycle",
-                 epochs: int = 100, joint_step: float | None = None) -> None:
+                 epochs: int = 100, joint_step: float | None = None,
+                 thermal: nn.Module | None = None, thermal_weight: float = 0.0) -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; choose from {SCHEDULERS}")
@@ -37,11 +40,18 @@ class SpectrumModule(L.LightningModule):
         self.joint_step = joint_step
         if joint_step is not None and loss not in ("mae", "mse"):
             raise ValueError(f"joint training takes the mae or mse loss, not {loss!r}")
+        if thermal is not None and joint_step is not None:
+            raise ValueError("the thermal loss term is not available in joint training")
+        self.thermal, self.thermal_weight = thermal, float(thermal_weight)
 
     def _loss(self, pred: torch.Tensor, batch: Any, kind: str | None = None) -> torch.Tensor:
         if self.joint_step is None:
-            return self.loss_fn(pred, batch.y) if kind is None else \
-                torch.mean(torch.abs(pred - batch.y))
+            if kind is not None:
+                return torch.mean(torch.abs(pred - batch.y))
+            loss = self.loss_fn(pred, batch.y)
+            if self.thermal is not None:
+                loss = loss + self.thermal_weight * self.thermal(pred, batch.y)
+            return loss
         from crystaldos.training.joint import joint_loss
 
         return joint_loss(pred, batch, self.joint_step, kind or self.loss_name)
@@ -61,6 +71,8 @@ class SpectrumModule(L.LightningModule):
         self.log("val_loss", self._loss(pred, batch), batch_size=n, sync_dist=True)
         self.log("val_mae", self._loss(pred, batch, "mae"), batch_size=n, sync_dist=True,
                  prog_bar=True)
+        if self.thermal is not None:
+            self.log("val_thermal", self.thermal(pred, batch.y), batch_size=n, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.model.parameters() if p.requires_grad]

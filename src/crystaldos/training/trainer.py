@@ -34,6 +34,7 @@ from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
 from crystaldos.safe_io import atomic_write_text
+from crystaldos.spectra.grid import Grid
 from crystaldos.spectra.grid import preset as grid_preset
 from crystaldos.spectra.normalize import normalize
 from crystaldos.training.autoencoder import fit_autoencoder
@@ -111,6 +112,20 @@ def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, di
     return graph, model, training
 
 
+def _thermal_loss(config: TrainConfig, grid: Grid) -> Any:
+    """The Cv/S loss term of ``config`` on ``grid`` (None when its weight is 0)."""
+    if config.thermal_weight == 0:
+        return None
+    from crystaldos.training.thermal import DEFAULT_THERMAL_TEMPERATURES, ThermalLoss
+
+    if config.thermal_weight < 0:
+        raise ConfigError(f"thermal_weight must be >= 0, got {config.thermal_weight}")
+    if grid.kind != "phonon":
+        raise ConfigError(f"thermal_weight needs a phonon data set; {config.dataset} holds "
+                          f"{grid.kind} spectra")
+    return ThermalLoss(grid, config.thermal_temperatures or DEFAULT_THERMAL_TEMPERATURES)
+
+
 def train(config: TrainConfig) -> Path:
     """Train a model as configured and write it to ``config.output``; returns that directory."""
     if config.datasets:
@@ -163,7 +178,8 @@ def train(config: TrainConfig) -> Path:
 
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
-                            epochs=config.epochs)
+                            epochs=config.epochs, thermal=_thermal_loss(config, grid),
+                            thermal_weight=config.thermal_weight)
     fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
     if fit is None:
         return out
@@ -254,6 +270,8 @@ def train_joint(config: TrainConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if config.autoencoder is not None:
         raise ConfigError("joint training does not take an autoencoder")
+    if config.thermal_weight:
+        raise ConfigError("joint training does not take the thermal loss term yet")
     model_grid = grid_preset(config.grid or "phdos221")
     parts = []
     for spec in config.datasets:

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from crystaldos.errors import CrystalDosError
+from crystaldos.models.ensemble import assemble_ensemble
+from crystaldos.models.saving import load_model, save_model
+from crystaldos.prediction.engine import predict_to_file
+from crystaldos.prediction.pipeline import PredictionPipeline
+from crystaldos.prediction.readers import read_predictions
+from crystaldos.screening import read_table, screen
+from tests.conftest import rocksalt, silicon_primitive
+
+
+@pytest.fixture(scope="module")
+def ensemble_dir(tiny_model_dir, tmp_path_factory):
+    """Three members: the tiny model and two copies with perturbed weights."""
+    root = tmp_path_factory.mktemp("ensemble")
+    members = [tiny_model_dir]
+    for seed in (1, 2):
+        bundle = load_model(tiny_model_dir)
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in bundle.model.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=gen))
+        members.append(save_model(root / f"m{seed}", bundle.model, bundle.card))
+    return assemble_ensemble(members, root / "ens", name="tiny-ens",
+                             uncertainty={"dos_scale": 2.0,
+                                          "property_scale": {"debye_temperature_K": 3.0}})
+
+
+def test_ensemble_rows_carry_spread_and_property_intervals(ensemble_dir) -> None:
+    bundle = load_model(ensemble_dir)
+    assert bundle.card["model_class"] == "DeepEnsemble" and len(bundle.card["members"]) == 3
+    pipeline = PredictionPipeline(bundle, properties=True)
+    assert pipeline.ensemble and "debye_temperature_K_std" in pipeline.columns
+    assert "dos_spread" in pipeline.columns
+    (row,) = list(pipeline.run([rocksalt()]))
+    assert row.dos.max() == pytest.approx(1.0)  # the mean is max-normalized again
+    assert row.spread is not None and row.spread.values.shape == row.dos.shape
+    assert np.all(row.spread.values >= 0) and row.spread.values.max() > 0
+    assert row.values["debye_temperature_K_std"] > 0 and row.values["dos_spread"] > 0
+    # the calibration factors of the card scale the raw member spread
+    raw = PredictionPipeline(load_model(ensemble_dir), properties=True)
+    raw.dos_scale, raw.property_scales = 1.0, {}
+    (plain,) = list(raw.run([rocksalt()]))
+    np.testing.assert_allclose(row.spread.values, 2.0 * plain.spread.values, rtol=1e-6)
+    assert row.values["debye_temperature_K_std"] == pytest.approx(
+        3.0 * plain.values["debye_temperature_K_std"])
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_spread_round_trips_through_every_file_format(ensemble_dir, tmp_path, suffix) -> None:
+    pipeline = PredictionPipeline(load_model(ensemble_dir), properties=True)
+    out = tmp_path / f"pred{suffix}"
+    assert predict_to_file(pipeline, [rocksalt(), silicon_primitive()], out) == (2, 0)
+    rows = list(read_predictions(out))
+    assert len(rows) == 2 and all(r.spread is not None for r in rows)
+    again = list(pipeline.run([rocksalt()]))[0]
+    np.testing.assert_allclose(rows[0].spread.values, again.spread.values, atol=1e-6)
+
+
+def test_screen_stores_the_spread(ensemble_dir, tmp_path) -> None:
+    bundle = load_model(ensemble_dir)
+    screen([rocksalt(), silicon_primitive()], bundle, tmp_path / "run")
+    table = read_table(tmp_path / "run")
+    assert "dos_std" in table.column_names and "debye_temperature_K_std" in table.column_names
+
+
+def test_members_must_match(tiny_model_dir, tmp_path) -> None:
+    bundle = load_model(tiny_model_dir)
+    other = save_model(tmp_path / "other", bundle.model,
+                       {**bundle.card, "normalization": "area"})
+    with pytest.raises(CrystalDosError, match="normalization differs"):
+        assemble_ensemble([tiny_model_dir, other], tmp_path / "ens", name="x")
