@@ -39,13 +39,13 @@ from crystaldos.datasets.shared import load_jarvis_phonon_benchmark, load_mp_pho
 from crystaldos.errors import CrystalDosError
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.metrics import mae_to_mad
-from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.physics.analytic import BVK, DEBYE, analytic_modes, matched_debye_temperature
 from crystaldos.physics.cell import CellInfo
 from crystaldos.physics.phonon import modes_from_dos, thermal_properties
 from crystaldos.physics.properties import phonon_properties, thermal_column
 from crystaldos.physics.units import PER_MOL, PER_MOL_ATOMS, per_basis
-from crystaldos.prediction.engine import predict_graphs
+from crystaldos.prediction.pipeline import PredictionPipeline
+from crystaldos.prediction.schema import Failure
 from crystaldos.pretrained import load_pretrained
 from crystaldos.training.data import graphs_with_targets
 from crystaldos.training.scalar import train_scalar_regressor
@@ -234,8 +234,14 @@ def main() -> None:
     train_ref = props(train, train_spectra)
 
     # DOS routes: our model, mean spectrum, composition kNN
-    graphs = [build_graph(r.crystal, bundle.graph_settings) for r in val]
-    pred_dos = predict_graphs(bundle.model, graphs)
+    # through the prediction pipeline, so an ensemble gives its mean spectrum
+    rows = list(PredictionPipeline(bundle, normalization=dataset.normalization,
+                                   grid=None if bundle.grid == grid else grid)
+                .run([r.crystal for r in val]))
+    failed = [row for row in rows if isinstance(row, Failure)]
+    if failed:
+        raise SystemExit(f"{len(failed)} validation structures failed, e.g. {failed[0]}")
+    pred_dos = np.stack([row.dos for row in rows])
     _, dos_preds = compare_with_baselines(pred_dos, val_spectra, grid,
                                           [r.crystal for r in train], train_spectra,
                                           [r.crystal for r in val])

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from crystaldos.models.domain import domain_notes, training_domain
 from crystaldos.models.saving import load_model
@@ -33,3 +34,22 @@ def test_rows_carry_the_notes(tiny_model_dir: Path) -> None:
                          frac_coords=[[0, 0, 0]], id="cu")
     row = next(iter(PredictionPipeline(bundle).run([copper])))
     assert "element Cu never seen in training" in row.values["note"]
+
+
+def test_composition_distance_is_zero_for_seen_and_grows_with_novelty() -> None:
+    from crystaldos.models.domain import CompositionDistance, training_domain
+    from crystaldos.structures.readers import from_arrays
+    from tests.conftest import rocksalt, silicon_primitive
+
+    def salt(a: str, b: str):
+        return from_arrays(np.eye(3) * 3.0, [a, b], frac_coords=[[0, 0, 0], [0.5, 0.5, 0.5]])
+
+    domain = training_domain([rocksalt(), silicon_primitive(), salt("K", "Cl"),
+                              salt("Na", "Br")])
+    assert domain["compositions"] == ["KCl", "NaBr", "NaCl", "Si"]
+    assert domain["composition_scale"] == pytest.approx(np.sqrt(0.5))  # NaCl-KCl, NaCl-NaBr
+    score = CompositionDistance(domain)
+    assert score(salt("Cl", "Na")) == 0.0  # NaCl, another cell
+    assert score(salt("K", "Br")) == pytest.approx(1.0)  # one swap from KCl and from NaBr
+    assert score(salt("Mg", "O")) > score(salt("K", "Br"))  # nothing in common
+    assert CompositionDistance({"elements": {"Na": 1}})(rocksalt()) is None  # an older card

@@ -56,7 +56,7 @@ def test_spread_round_trips_through_every_file_format(ensemble_dir, tmp_path, su
     assert predict_to_file(pipeline, [rocksalt(), silicon_primitive()], out) == (2, 0)
     rows = list(read_predictions(out))
     assert len(rows) == 2 and all(r.spread is not None for r in rows)
-    again = list(pipeline.run([rocksalt()]))[0]
+    (again,) = list(pipeline.run([rocksalt()]))
     np.testing.assert_allclose(rows[0].spread.values, again.spread.values, atol=1e-6)
 
 

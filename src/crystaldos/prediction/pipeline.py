@@ -12,7 +12,9 @@ Python API (:func:`crystaldos.prediction.predict_structures`) the pipeline alone
    exactly 1), the properties derived on the model's own grid, then the spectrum moved onto the
    output grid conserving area.
 
-The ``note`` column says what a user should know before trusting a row: elements the model
+The ``ood_score`` column measures how far the composition is from the training set (0: seen;
+about 1: a typical new one; see :mod:`crystaldos.models.domain`), and the ``note`` column says
+what a user should know before trusting a row: elements the model
 never saw in training, a phonon spectrum cut by the top of its grid, properties that could not
 be derived (:func:`crystaldos.models.domain.domain_notes`).
 
@@ -83,6 +85,9 @@ class PredictionPipeline:
         self.property_options = dict(property_options or {})
         self.property_columns = columns_for(bundle.grid.kind, self.temperatures) \
             if properties else {}
+        from crystaldos.models.domain import CompositionDistance
+
+        self.ood = CompositionDistance(bundle.card.get("domain"))
         self.ensemble = bundle.card["model_class"] == "DeepEnsemble"
         extra = dict(self.property_columns)
         if self.ensemble:
@@ -147,7 +152,8 @@ class PredictionPipeline:
         values: dict[str, Any] = {
             "key": crystal.source, "id": crystal.id, "formula": cell.reduced_formula,
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
-            "volume_A3": crystal.volume, "file": source_file(crystal.source), "note": ""}
+            "volume_A3": crystal.volume, "ood_score": self.ood(crystal),
+            "file": source_file(crystal.source), "note": ""}
         if self.properties:
             derived = self._properties(crystal, cell, dos, notes)
             for name in self.property_columns:

@@ -31,6 +31,7 @@ BASE_COLUMNS: dict[str, str] = {
     "cell_formula": "str",  # formula of the whole cell, e.g. Na4Cl4
     "n_atoms": "int",
     "volume_A3": "float",  # cell volume, Å^3
+    "ood_score": "float",  # composition distance to the training set (models.domain); 0 = seen
     "file": "str",         # the file part of the key
     "note": "str",         # what went wrong on the way (properties not derived...), or empty
 }

@@ -68,7 +68,8 @@ def default_property(meta: dict[str, Any]) -> str:
     for name in ("band_gap_eV", "debye_temperature_K", "cv_J_per_molatomK_300K"):
         if name in columns:
             return name
-    numeric = [c for c, t in columns.items() if t == "float" and c != "volume_A3"]
+    numeric = [c for c, t in columns.items()
+               if t == "float" and c not in ("volume_A3", "ood_score")]
     if not numeric:
         raise CrystalDosError("the run has no numeric property columns; screen with "
                               "--properties")
@@ -120,7 +121,8 @@ def write_report(directory: str | Path, output: str | Path | None = None, *,
         parts.append(f"<h2>Property distributions</h2><img src='data:image/png;base64,"
                      f"{_png(fig)}'>")
 
-    show = [c for c in ("id", "formula", "n_atoms", by, "file") if c in columns]
+    show = [c for c in ("id", "formula", "n_atoms", by, f"{by}_std", "ood_score", "file")
+            if c in columns]
     if by not in columns:
         raise CrystalDosError(f"{directory}: no column {by!r}; columns: {', '.join(columns)}")
     best = rank_table(table, by, top=top).to_pylist()  # the table read once serves every part

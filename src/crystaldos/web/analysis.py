@@ -30,6 +30,7 @@ PHONON_SHOWN = {
     "zero_point_energy_kJ_per_mol": ("zero-point energy", "kJ/mol per formula unit"),
     "negative_mode_fraction": ("share of imaginary modes", ""),
     "stable": ("dynamically stable", ""),
+    "ood_score": ("out-of-domain score (composition; 0 = seen, ~1 = typical new)", ""),
 }
 ELECTRONIC_SHOWN = {
     "band_gap_eV": ("band gap", "eV"),
@@ -38,6 +39,7 @@ ELECTRONIC_SHOWN = {
     "cbm_eV": ("conduction band bottom", "eV"),
     "dos_at_fermi_states_per_eV": ("DOS at E_F", "states/eV per cell"),
     "sommerfeld_mJ_per_molK2": ("Sommerfeld coefficient", "mJ/(mol K^2) per formula unit"),
+    "ood_score": ("out-of-domain score (composition; 0 = seen, ~1 = typical new)", ""),
 }
 
 
