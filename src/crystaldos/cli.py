@@ -414,6 +414,24 @@ def verify(
 
 
 @app.command()
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Trained model directories (same "
+                                                  "recipe, different --seed).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Ensemble model directory.")],
+    name: Annotated[str, typer.Option(help="The ensemble's name.")],
+) -> None:
+    """Join trained models into one deep ensemble: predictions then carry a per-bin spread
+    (dos_std) and <property>_std columns. Calibrate its spreads with
+    benchmarks/uncertainty_calibration.py --write-card."""
+    from crystaldos.models.ensemble import assemble_ensemble
+
+    if len(members) < 2:
+        raise typer.BadParameter("an ensemble needs at least 2 member directories")
+    path = assemble_ensemble(members, output, name=name)
+    typer.echo(f"{len(members)}-member ensemble {name} -> {path}")
+
+
+@app.command()
 def models() -> None:
     """List the bundled pretrained models with their grids and validation metrics."""
     from crystaldos.models.saving import read_card
@@ -444,6 +462,15 @@ def models() -> None:
                        f"{base.get('mae', nan):.4f}), R2 {m['r2_mean']:.3f}, "
                        f"{m['n_spectra']} spectra")
         typer.echo(f"  trained on {card.get('target', {}).get('dataset', '?')}")
+        speed = card.get("speed")
+        if speed:
+            typer.echo(f"  speed {speed['structures_per_s']:g} structures/s end to end with "
+                       f"properties ({speed['machine']})")
+        if card["model_class"] == "DeepEnsemble":
+            unc = card.get("uncertainty", {})
+            typer.echo(f"  uncertainty: {card['init_args']['n_members']}-member ensemble; "
+                       + (f"spreads calibrated on {unc['fitted_on']}" if unc else
+                          "raw member spread (not calibrated)"))
         if card.get("caveat"):
             typer.echo(f"  caveat: {card['caveat']}")
     if not seen:

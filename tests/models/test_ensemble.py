@@ -73,3 +73,18 @@ def test_members_must_match(tiny_model_dir, tmp_path) -> None:
                        {**bundle.card, "normalization": "area"})
     with pytest.raises(CrystalDosError, match="normalization differs"):
         assemble_ensemble([tiny_model_dir, other], tmp_path / "ens", name="x")
+
+
+def test_cli_ensemble_joins_members(tiny_model_dir, ensemble_dir, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from crystaldos.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["ensemble", str(tiny_model_dir), str(tiny_model_dir), "-o",
+                                 str(tmp_path / "e"), "--name", "pair"])
+    assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "e").card["init_args"]["n_members"] == 2
+    result = runner.invoke(app, ["ensemble", str(tiny_model_dir), "-o", str(tmp_path / "f"),
+                                 "--name", "one"])
+    assert result.exit_code == 2 and "at least 2" in result.output
