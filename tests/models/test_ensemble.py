@@ -88,3 +88,13 @@ def test_cli_ensemble_joins_members(tiny_model_dir, ensemble_dir, tmp_path) -> N
     result = runner.invoke(app, ["ensemble", str(tiny_model_dir), "-o", str(tmp_path / "f"),
                                  "--name", "one"])
     assert result.exit_code == 2 and "at least 2" in result.output
+
+
+def test_web_page_gets_bands_and_intervals_from_an_ensemble(ensemble_dir) -> None:
+    pytest.importorskip("fastapi")
+    from crystaldos.web.analysis import ModelRegistry, predict_one
+
+    result = predict_one(rocksalt(), ModelRegistry([str(ensemble_dir)]), [100.0, 300.0])
+    (model,) = result["models"]
+    assert len(model["dos_std"]) == len(model["dos"]) and max(model["dos_std"]) > 0
+    assert model["properties"]["debye_temperature_K"]["std"] > 0

@@ -138,7 +138,8 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
 
     Returns ``{"structure": ..., "models": [...]}``; each model entry has ``name``, ``kind``,
     ``unit`` (cm^-1 or eV), ``x``, ``dos`` (phonon: max-normalized; electronic: the model's
-    own normalization), ``normalization``,
+    own normalization), ``dos_std`` (ensembles: the per-bin one-sigma spread),
+    ``normalization``,
     ``properties`` ({column: {label, unit, value}}), ``note``, ``caveat``; phonon entries
     also ``curves`` ({T, cv, s} per formula unit). A model that fails for this structure comes
     with ``error`` instead.
@@ -170,8 +171,11 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
             "x": np.round(x, 5).tolist(), "dos": np.round(row.dos, 6).tolist(),
             "normalization": row.spectrum.normalization, "note": row.values.get("note", ""),
             "properties": {col: {"label": label, "unit": unit,
-                                 "value": _clean(row.values.get(col))}
+                                 "value": _clean(row.values.get(col)),
+                                 "std": _clean(row.values.get(f"{col}_std"))}
                            for col, (label, unit) in shown.items()}})
+        if row.spread is not None:  # an ensemble: calibrated one-sigma spread per bin
+            item["dos_std"] = np.round(row.spread.values, 6).tolist()
         if entry.kind == PHONON:
             item["curves"] = {
                 "T": temps,

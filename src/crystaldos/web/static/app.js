@@ -73,9 +73,22 @@ function drawStructure(s) {
 function drawSpectra(kind, element, unit) {
   const models = current.models.filter((m) => m.kind === kind && !m.error);
   const factor = kind === "phonon" ? units[unit] : 1.0;
-  const traces = models.map((m) => ({
-    x: m.x.map((v) => v * factor), y: m.dos, name: `${m.name} (${m.normalization})`,
-    mode: "lines", hovertemplate: `%{x:.4g} ${kind === "phonon" ? unit : "eV"}: %{y:.4g}<extra>${m.name}</extra>`}));
+  const traces = [];
+  models.forEach((m, k) => {
+    const x = m.x.map((v) => v * factor);
+    if (m.dos_std) {  // an ensemble: a one-sigma band under its mean
+      const upper = m.dos.map((y, i) => y + m.dos_std[i]);
+      const lower = m.dos.map((y, i) => Math.max(0, y - m.dos_std[i]));
+      traces.push({x: x, y: lower, mode: "lines", line: {width: 0}, showlegend: false,
+                   hoverinfo: "skip", legendgroup: m.name});
+      traces.push({x: x, y: upper, mode: "lines", line: {width: 0}, fill: "tonexty",
+                   fillcolor: "rgba(100,100,100,0.2)", name: `${m.name} ±1σ`, hoverinfo: "skip",
+                   legendgroup: m.name, uncertainty: true});
+    }
+    traces.push({x: x, y: m.dos, name: `${m.name} (${m.normalization})`, mode: "lines",
+                 legendgroup: m.name,
+                 hovertemplate: `%{x:.4g} ${kind === "phonon" ? unit : "eV"}: %{y:.4g}<extra>${m.name}</extra>`});
+  });
   const xTitle = kind === "phonon" ? `frequency (${unit})` : "E − E_F (eV)";
   let xaxis = {title: {text: xTitle}};
   if (kind === "phonon" && traces.length) {  // wide grids: show where the spectra are
@@ -99,7 +112,10 @@ function drawProperties() {
     if (!ms.length) continue;
     const head = `<tr><th>${kind} property</th>` + ms.map((m) => `<th>${m.name}</th>`).join("") + "<th>unit</th></tr>";
     const body = Object.entries(ms[0].properties).map(([col, p]) =>
-      `<tr><td>${p.label}</td>` + ms.map((m) => `<td>${fmt(m.properties[col].value)}</td>`).join("") + `<td>${p.unit}</td></tr>`);
+      `<tr><td>${p.label}</td>` + ms.map((m) => {
+        const q = m.properties[col];
+        return `<td>${fmt(q.value)}${q.std !== null && q.std !== undefined ? " ± " + fmt(q.std) : ""}</td>`;
+      }).join("") + `<td>${p.unit}</td></tr>`);
     blocks.push(head + body.join(""));
   }
   $("properties").innerHTML = blocks.join("");
