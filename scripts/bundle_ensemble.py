@@ -1,0 +1,73 @@
+"""Bundle a deep ensemble of trained members with its validation record.
+
+    python scripts/bundle_ensemble.py runs/mp-phdos-thermo runs/mp-phdos-thermo-s1 \
+        runs/mp-phdos-thermo-s2 runs/mp-phdos-thermo-s3 runs/mp-phdos-thermo-s4 \
+        --output src/crystaldos/pretrained/mp-phdos-ens --name mp-phdos-ens --alias mp-phdos-v2
+
+Joins the members (:func:`crystaldos.models.ensemble.assemble_ensemble`), copies the first
+member's ``splits.json`` (every member used the data set's own split), and writes the
+validation metrics of the ensemble's mean spectrum beside both baselines into the card, as
+``crystaldos train`` does for one model. Calibrate its spreads afterwards with
+``benchmarks/uncertainty_calibration.py --write-card``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    from crystaldos.datasets.named import load_dataset
+    from crystaldos.evaluation.baselines import compare_with_baselines
+    from crystaldos.models.ensemble import assemble_ensemble
+    from crystaldos.models.saving import CARD_FILE, load_model
+    from crystaldos.prediction.pipeline import PredictionPipeline
+    from crystaldos.prediction.schema import Failure
+    from crystaldos.safe_io import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("members", nargs="+", type=Path)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--alias", action="append", default=[])
+    args = parser.parse_args()
+    first = json.loads((args.members[0] / CARD_FILE).read_text())
+    dataset_name = first["training"]["config"]["dataset"]
+    path = assemble_ensemble(args.members, args.output, name=args.name, aliases=args.alias,
+                             training={"command": " ".join(["python", *sys.argv]),
+                                       "member_command": first["training"].get("command"),
+                                       "dataset": dataset_name,
+                                       "seconds": sum(json.loads((m / CARD_FILE).read_text())
+                                                      ["training"]["seconds"]
+                                                      for m in args.members)})
+    shutil.copy(args.members[0] / "splits.json", path / "splits.json")
+    splits = json.loads((path / "splits.json").read_text())
+    dataset = load_dataset(dataset_name).with_structures().with_spectra()
+    train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records
+    bundle = load_model(path)
+    rows = list(PredictionPipeline(bundle, normalization=bundle.normalization)
+                .run([r.crystal for r in val]))
+    if any(isinstance(r, Failure) for r in rows):
+        sys.exit("error: a validation structure failed")
+    metrics, _ = compare_with_baselines(np.stack([r.dos for r in rows]),
+                                        np.stack([r.dos for r in val]), dataset.grid,
+                                        [r.crystal for r in train],
+                                        np.stack([r.dos for r in train]),
+                                        [r.crystal for r in val])
+    card = json.loads((path / CARD_FILE).read_text())
+    card["validation"] = {"split": "val", **metrics}
+    atomic_write_text(path / CARD_FILE, json.dumps(card, indent=1) + "\n")
+    m = metrics["model"]
+    print(f"{args.name}: {len(args.members)} members, val MAE {m['mae']:.4f} (mean spectrum "
+          f"{metrics['mean_spectrum']['mae']:.4f}, composition kNN "
+          f"{metrics['composition_knn']['mae']:.4f}), W1 {m['wasserstein']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
