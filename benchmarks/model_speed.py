@@ -1,6 +1,6 @@
 """End-to-end prediction speed of every bundled model, for `crystaldos models`.
 
-    OMP_NUM_THREADS=2 python benchmarks/model_speed.py --structures 400 --write-cards
+    OMP_NUM_THREADS=1 python benchmarks/model_speed.py --structures 300 --write-cards
 
 Each model predicts the same structures (the first ``--structures`` of the shared JARVIS and
 Materials Project sets) through the prediction pipeline with properties at 300 K, featurizing in
@@ -62,9 +62,10 @@ def main() -> None:
         if args.write_cards:
             path = Path(directory) / CARD_FILE
             card = json.loads(path.read_text())
+            command = (f"OMP_NUM_THREADS={torch.get_num_threads()} python "
+                       f"benchmarks/model_speed.py --structures {args.structures} --write-cards")
             card["speed"] = {"structures_per_s": round(rate, 1), "machine": machine,
-                             "command": "OMP_NUM_THREADS=2 python benchmarks/model_speed.py "
-                                        f"--structures {args.structures} --write-cards"}
+                             "command": command}
             atomic_write_text(path, json.dumps(card, indent=1) + "\n")
     atomic_write_text(args.out, json.dumps({"machine": machine, "models": results},
                                            indent=1) + "\n")

@@ -13,7 +13,8 @@ temperature over members, against the DFT spectrum and the properties derived fr
   (two-fold cross-fitting, so no coverage is measured on the materials it was fitted on);
 * the Spearman rank correlation between predicted spread and actual error per material (mean
   spread of the bins against the MAE of the spectrum; property spread against its error);
-* a reliability curve (expected against observed coverage) in reliability.png.
+* a reliability curve (expected against observed coverage) in reliability.png;
+* the same rank correlation for the composition out-of-domain score (``ood_score``).
 
 With ``--write-card`` the scales fitted on all validation materials go into the model card
 (``uncertainty``), which the prediction pipeline applies. Writes calibration.json.
@@ -110,7 +111,7 @@ def main() -> None:
     if any(isinstance(r, Failure) for r in rows):
         raise SystemExit("a validation structure failed")
 
-    z_bins, spread_mean, mae = [], [], []
+    z_bins, spread_mean, mae, ood = [], [], [], []
     z_prop: dict[str, list[np.ndarray]] = {p: [] for p in PROPERTIES}
     err_prop: dict[str, list[float]] = {p: [] for p in PROPERTIES}
     std_prop: dict[str, list[float]] = {p: [] for p in PROPERTIES}
@@ -120,6 +121,7 @@ def main() -> None:
         sigma = row.spread.values
         z_bins.append(np.where(sigma > 0, err / np.where(sigma > 0, sigma, 1), np.nan))
         spread_mean.append(float(sigma.mean()))
+        ood.append(row.values["ood_score"] if row.values["ood_score"] is not None else np.nan)
         mae.append(float(err.mean()))
         ref = phonon_properties(grid, truth, CellInfo.from_crystal(rec.crystal), [T])
         for p in PROPERTIES:
@@ -147,6 +149,14 @@ def main() -> None:
             **cross_fitted(z_prop[p], curve=curve_levels),
             "spearman_std_vs_error": float(spearmanr(sd[ok], e[ok])[0]),
             "mae": float(np.nanmean(e)), "n": int(ok.sum())}
+    ood_arr = np.array(ood, dtype=float)
+    if np.isfinite(ood_arr).all():  # the composition out-of-domain score as a trust measure
+        cv_err = np.array(err_prop[PROPERTIES[0]])
+        ok = np.isfinite(cv_err)
+        result["ood_score"] = {
+            "median": float(np.median(ood_arr)), "max": float(ood_arr.max()),
+            "spearman_vs_mae": float(spearmanr(ood_arr, mae)[0]),
+            "spearman_vs_cv_error": float(spearmanr(ood_arr[ok], cv_err[ok])[0])}
     result["curve_levels"] = curve_levels.tolist()
     result["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "calibration.json", json.dumps(result, indent=1) + "\n")
