@@ -90,14 +90,18 @@ class CompositionDistance:
         self.scale = domain.get("composition_scale")
         formulas = domain.get("compositions") or []
         self.train = fraction_vectors(formulas) if formulas and self.scale else None
+        if self.train is not None:
+            self.train_sq = (self.train**2).sum(axis=1)
 
     def __call__(self, crystal: Crystal) -> float | None:
-        from crystaldos.physics.cell import CellInfo
-
         if self.train is None:
             return None
-        x = fraction_vectors([CellInfo.from_crystal(crystal).reduced_formula])
-        return float(_nearest_distances(x, self.train)[0] / self.scale)
+        # the element fractions of the cell are those of its reduced formula
+        width = self.train.shape[1]
+        counts = np.bincount(crystal.numbers, minlength=width + 1)[1:width + 1]
+        x = counts / max(crystal.n_atoms, 1)
+        d2 = float(x @ x) + self.train_sq - 2.0 * (self.train @ x)
+        return float(np.sqrt(max(float(d2.min()), 0.0)) / self.scale)
 
 
 def unseen_elements(crystal: Crystal, domain: dict[str, Any] | None) -> list[str]:
