@@ -38,13 +38,20 @@ class DOSRecord:
 
 @dataclass
 class DOSDataset:
-    """A list of :class:`DOSRecord` sharing one grid and one normalization."""
+    """A list of :class:`DOSRecord` sharing one grid and one normalization.
+
+    ``energy_zero`` says where an electronic set puts E = 0: ``"fermi"`` (the Fermi level:
+    JARVIS ``edos_up``, whose gapped spectra end 0.5-0.7 eV below zero) or ``"vbm"`` (the
+    valence-band maximum: the xTB set); None for phonons or when unknown. Compare sets only on
+    one convention (:meth:`aligned_to`).
+    """
 
     name: str
     grid: Grid
     normalization: str
     records: list[DOSRecord]
     source: str = ""
+    energy_zero: str | None = None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -61,7 +68,28 @@ class DOSDataset:
 
     def _subset(self, records: list[DOSRecord], suffix: str) -> DOSDataset:
         return DOSDataset(f"{self.name}{suffix}", self.grid, self.normalization, records,
-                          self.source)
+                          self.source, self.energy_zero)
+
+    def aligned_to(self, energy_zero: str) -> DOSDataset:
+        """The set with E = 0 moved to ``energy_zero``. From ``"fermi"`` to ``"vbm"``: each
+        gapped spectrum is shifted so the top of its valence band (the lower edge of the gap at
+        E_F, :func:`crystaldos.physics.electronic.band_gap`) sits at 0, conserving area; metals
+        stay as they are (their VBM is E_F). Other directions need the Fermi level, which a
+        spectrum does not hold, and are refused."""
+        from dataclasses import replace
+
+        from crystaldos.errors import DatasetError
+        from crystaldos.spectra.align import fermi_to_vbm
+
+        if energy_zero == self.energy_zero:
+            return self
+        if (self.energy_zero, energy_zero) != ("fermi", "vbm"):
+            raise DatasetError(self.name, f"cannot move E = 0 from {self.energy_zero!r} to "
+                                          f"{energy_zero!r}; only from 'fermi' to 'vbm'")
+        records = [replace(r, dos=None if r.dos is None else fermi_to_vbm(r.dos, self.grid))
+                   for r in self.records]
+        return DOSDataset(f"{self.name}[vbm]", self.grid, self.normalization, records,
+                          self.source, "vbm")
 
     def split(self, name: str) -> DOSDataset:
         """Records of one split (``train``, ``val`` / ``valid``, ``test``)."""

@@ -105,7 +105,8 @@ def jarvis_dos_dataset(entries: list[dict[str, Any]], field: str = "pdos_elast",
                 continue
             raise
         records.append(DOSRecord(ident, crystal, np.asarray(values, dtype=np.float64)))
-    return DOSDataset(f"jarvis_{field}", grid, "none", records, "jarvis-figshare")
+    return DOSDataset(f"jarvis_{field}", grid, "none", records, "jarvis-figshare",
+                      energy_zero="fermi" if grid.kind == "electronic" else None)
 
 
 def load_jarvis_edos(cache_dir: str | Path | None = None, *, offline: bool = False,

@@ -101,7 +101,12 @@ def load_jarvis_edos_sample50(root: str | Path | None = None, *,
                               validate: bool = True) -> DOSDataset:
     """The 50-entry JARVIS eDOS fixture (``jarvis_edos_sample50``): ``edos_up`` on
     :data:`~crystaldos.spectra.grid.EDOS_300` in JARVIS' spin-up-per-valence-electron units (see
-    :func:`crystaldos.datasets.jarvis.load_jarvis_edos`); no split."""
+    :func:`crystaldos.datasets.jarvis.load_jarvis_edos`), E = 0 at the Fermi level
+    (``energy_zero="fermi"``; :meth:`~crystaldos.datasets.base.DOSDataset.aligned_to` moves it
+    to the VBM of the xTB set); no split. The per-electron counts are VASP's: the valence
+    electrons of the PAW potentials JARVIS used (NaI integrates to 3/14 of its occupied states
+    per spin with Na_pv's 7 electrons), not the package's element table, so occupied-band
+    integrals differ from the xTB set's for semicore potentials."""
     folder = Path(root or default_shared_root()) / "jarvis_edos_sample50"
     path = folder / "edos_sample50.jsonl.gz"
     records = []
@@ -113,4 +118,5 @@ def load_jarvis_edos_sample50(root: str | Path | None = None, *,
             raise DatasetError(err.source, err.problem) from None
         records.append(DOSRecord(str(rec["jid"]), crystal,
                                  _spectrum(rec["edos_up"], EDOS_300.count, where)))
-    return DOSDataset("jarvis_edos_sample50", EDOS_300, "none", records, str(folder))
+    return DOSDataset("jarvis_edos_sample50", EDOS_300, "none", records, str(folder),
+                      energy_zero="fermi")
