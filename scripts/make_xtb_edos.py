@@ -104,6 +104,7 @@ def assemble(args: argparse.Namespace) -> None:
             dos = np.asarray(r["dos"]) / r["n_valence"]
             handle.write(json.dumps({
                 "id": r["id"], "split": split[i], "normalization": "valence",
+                "energy_zero": "vbm",
                 "grid": {"start": EDOS_300.start, "step": EDOS_300.step,
                          "count": EDOS_300.count, "unit": "eV", "kind": "electronic"},
                 "lattice": r["lattice"], "species": r["species"],

@@ -55,3 +55,16 @@ def test_the_jarvis_fixture_is_fermi_aligned() -> None:
     assert gapped and np.median([g.vbm for g in gapped]) < -0.4  # gaps open below E = 0
     moved = [band_gap(data.grid, r.dos, 0.0) for r in data.aligned_to("vbm").records]
     assert all(abs(g.vbm) <= 0.06 for g in moved if g.gap > 0.2)
+
+
+def test_jsonl_sets_carry_their_energy_zero(tmp_path) -> None:
+    import json
+
+    from crystaldos.datasets.jsonl import load_jsonl
+    from tests.conftest import rocksalt
+
+    rec = {**rocksalt().to_record(), "dos": jarvis_like_insulator().tolist(),
+           "grid": EDOS_300.to_dict(), "energy_zero": "fermi"}
+    (tmp_path / "set.jsonl").write_text(json.dumps(rec) + "\n")
+    data = load_jsonl(tmp_path / "set.jsonl")
+    assert data.energy_zero == "fermi" and data.aligned_to("vbm").energy_zero == "vbm"

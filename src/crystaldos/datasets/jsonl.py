@@ -2,6 +2,7 @@
 
 Line layout: ``{"id", <structure: lattice + species + frac_coords|cart_coords, or "atoms">,
 "dos": [...], "split"?: "train"|"val"|"test", "grid"?: {...}, "normalization"?: str,
+"energy_zero"?: "fermi"|"vbm" (electronic sets: where E = 0 is),
 "meta"?: {...}}`` (``meta`` is kept as the record's ``meta``). The grid
 comes from the argument, else from the first line that has one; all lines must agree.
 """
@@ -24,6 +25,7 @@ def load_jsonl(path: str | Path, grid: Grid | None = None, normalization: str | 
     """Read a JSON-lines data set (see the module docstring)."""
     path = Path(path)
     records, lines = [], []
+    energy_zero: str | None = None
     for n, rec in iter_jsonl(path):
         where = f"{path}:{n}"
         if "grid" in rec:
@@ -34,6 +36,8 @@ def load_jsonl(path: str | Path, grid: Grid | None = None, normalization: str | 
                 raise DatasetError(where, f"grid {line_grid} differs from {grid}")
         if normalization is None and rec.get("normalization"):
             normalization = str(rec["normalization"])
+        if rec.get("energy_zero") and energy_zero is None:
+            energy_zero = str(rec["energy_zero"])
         try:
             crystal = from_record(rec, source=where, default_id=f"{path.stem}#{n}",
                                   validate=validate)
@@ -54,4 +58,5 @@ def load_jsonl(path: str | Path, grid: Grid | None = None, normalization: str | 
                                               f"{grid.count} points")
     if not records:
         raise DatasetError(str(path), "file has no records")
-    return DOSDataset(path.stem, grid, normalization or "none", records, str(path))
+    return DOSDataset(path.stem, grid, normalization or "none", records, str(path),
+                      energy_zero)
