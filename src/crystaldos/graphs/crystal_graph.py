@@ -44,6 +44,8 @@ class GraphSettings:
         symmetric: knn only; keep a bond in both directions if either atom keeps it.
         three_body_neighbors: if set, the line graph pairs only bonds to each atom's this many
             nearest neighbours (whole shells kept); None pairs every bond, as ALIGNN does.
+        uip_features: append a universal potential's frozen atom embeddings to the element
+            features (``"chgnet"``, 64 more; see :mod:`crystaldos.graphs.uip`), or None.
     """
 
     mode: str = "knn"
@@ -54,6 +56,7 @@ class GraphSettings:
     symmetric: bool = True
     shell_tolerance: float = SHELL_TOLERANCE_A
     three_body_neighbors: int | None = None
+    uip_features: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("knn", "radius"):
@@ -65,6 +68,20 @@ class GraphSettings:
             raise ValueError("cutoff must be positive and neighbors at least 1")
         if self.three_body_neighbors is not None and self.three_body_neighbors < 1:
             raise ValueError("three_body_neighbors must be at least 1 (or None for all bonds)")
+        from crystaldos.graphs.uip import UIP_WIDTHS
+
+        if self.uip_features is not None and self.uip_features not in UIP_WIDTHS:
+            raise ValueError(f"unknown uip_features {self.uip_features!r}; choose from "
+                             f"{sorted(UIP_WIDTHS)} or none")
+
+    @property
+    def feature_width(self) -> int:
+        """F, the width of the node features ``x``: the element table plus any potential's."""
+        from crystaldos.graphs.atom_features import atom_feature_table
+        from crystaldos.graphs.uip import UIP_WIDTHS
+
+        return int(atom_feature_table(self.atom_features).shape[1]) + \
+            UIP_WIDTHS.get(self.uip_features or "", 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,9 +90,17 @@ class GraphSettings:
     def from_dict(cls, data: dict[str, Any]) -> GraphSettings:
         return cls(**data)
 
+    def to_key_dict(self) -> dict[str, Any]:
+        """The settings that name a graph cache (without ``uip_features`` when unset, so caches
+        made before it existed stay valid)."""
+        data = self.to_dict()
+        if data.get("uip_features") is None:
+            data.pop("uip_features", None)
+        return data
+
     def key(self) -> str:
         """Hash of every setting, the feature table's content and the graph format version."""
-        payload = {**self.to_dict(), "format": GRAPH_FORMAT_VERSION,
+        payload = {**self.to_key_dict(), "format": GRAPH_FORMAT_VERSION,
                    "features_digest": feature_table_digest(self.atom_features)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -125,8 +150,13 @@ def neighbors_for(crystal: Crystal, settings: GraphSettings) -> Neighbors:
 def graph_arrays(crystal: Crystal, settings: GraphSettings) -> dict[str, np.ndarray]:
     """The graph of a crystal as plain numpy arrays (what the cache stores)."""
     nb = neighbors_for(crystal, settings)
+    x = atom_features(crystal.numbers, settings.atom_features)
+    if settings.uip_features is not None:
+        from crystaldos.graphs.uip import uip_atom_features
+
+        x = np.concatenate([x, uip_atom_features(crystal, settings.uip_features)], axis=1)
     arrays = {
-        "x": atom_features(crystal.numbers, settings.atom_features),
+        "x": x.astype(np.float32),
         "z": crystal.numbers.astype(np.int64),
         "pos": crystal.positions.astype(np.float32),
         "lattice": crystal.lattice.astype(np.float32)[None],

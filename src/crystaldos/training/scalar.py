@@ -16,7 +16,6 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch_geometric.loader import DataLoader
 
 from crystaldos.datasets.base import DOSRecord
-from crystaldos.graphs.atom_features import atom_feature_table
 from crystaldos.graphs.crystal_graph import CrystalGraph, GraphSettings
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model
@@ -59,7 +58,7 @@ def train_scalar_regressor(train: Sequence[DOSRecord], val: Sequence[DOSRecord],
     scaled = {i: ((np.asarray(v) - mean) / std).astype(np.float32) for i, v in targets.items()}
     graphs = {name: graphs_with_targets(part, settings, targets=scaled)
               for name, part in (("train", train), ("val", val))}
-    n_features = int(atom_feature_table(settings.atom_features).shape[1])
+    n_features = settings.feature_width
     args = {**spec["model"], **model_overrides, "atom_features": n_features,
             "n_out": len(names), "cutoff": settings.cutoff, "output_activation": "none"}
     model = build_model("ALIGNNDOS", args)

@@ -27,7 +27,6 @@ from crystaldos.elements import valence_electrons
 from crystaldos.errors import DatasetError
 from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
-from crystaldos.graphs.atom_features import atom_feature_table
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.domain import training_domain
 from crystaldos.models.presets import get_preset
@@ -101,7 +100,7 @@ def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, di
     """Graph settings, model init arguments and training hyper-parameters from preset+config."""
     preset = get_preset(config.preset)
     graph = GraphSettings.from_dict({**preset["graph"], **config.graph})
-    n_features = int(atom_feature_table(graph.atom_features).shape[1])
+    n_features = graph.feature_width
     model = {**preset["model"], **config.model, "atom_features": n_features, "n_out": n_out,
              "cutoff": graph.cutoff}
     training = dict(preset["training"])  # never modify the shared preset
