@@ -46,7 +46,7 @@ def main() -> None:
     else:
         directories = sorted(set(bundled_models().values()))
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, torch "
-               f"{torch.__version__}, {torch.get_num_threads()} threads")
+               f"{torch.__version__}, threads={torch.get_num_threads()}")
     results = {}
     for directory in directories:
         bundle = load_model(directory)
