@@ -94,12 +94,12 @@ class CompositionDistance:
             self.train_sq = (self.train**2).sum(axis=1)
 
     def __call__(self, crystal: Crystal) -> float | None:
+        from crystaldos.evaluation.baselines import composition_vectors
+
         if self.train is None:
             return None
         # the element fractions of the cell are those of its reduced formula
-        width = self.train.shape[1]
-        counts = np.bincount(crystal.numbers, minlength=width + 1)[1:width + 1]
-        x = counts / max(crystal.n_atoms, 1)
+        x = composition_vectors([crystal])[0]
         d2 = float(x @ x) + self.train_sq - 2.0 * (self.train @ x)
         return float(np.sqrt(max(float(d2.min()), 0.0)) / self.scale)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pickle
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,14 @@ class ModelBundle:
     @property
     def name(self) -> str:
         return str(self.card.get("name") or (self.path.name if self.path else "model"))
+
+    @cached_property
+    def composition_distance(self) -> Any:
+        """The out-of-domain score of the card's training domain
+        (:class:`crystaldos.models.domain.CompositionDistance`), built once per loaded model."""
+        from crystaldos.models.domain import CompositionDistance
+
+        return CompositionDistance(self.card.get("domain"))
 
 
 def make_card(model_class: str, init_args: dict[str, Any], graph: GraphSettings, grid: Grid,

@@ -85,9 +85,6 @@ class PredictionPipeline:
         self.property_options = dict(property_options or {})
         self.property_columns = columns_for(bundle.grid.kind, self.temperatures) \
             if properties else {}
-        from crystaldos.models.domain import CompositionDistance
-
-        self.ood = CompositionDistance(bundle.card.get("domain"))
         self.ensemble = bundle.card["model_class"] == "DeepEnsemble"
         extra = dict(self.property_columns)
         if self.ensemble:
@@ -112,7 +109,7 @@ class PredictionPipeline:
                 "properties": self.properties, "temperatures": list(self.temperatures),
                 "columns": self.columns}
 
-    def _properties(self, crystal: Crystal, cell: Any, dos: np.ndarray,
+    def _properties(self, cell: Any, dos: np.ndarray,
                     notes: list[str] | None) -> dict[str, Any]:
         """The property columns of one spectrum on the model grid (failures go to ``notes``;
         without ``notes`` a failure gives an empty dict)."""
@@ -152,10 +149,10 @@ class PredictionPipeline:
         values: dict[str, Any] = {
             "key": crystal.source, "id": crystal.id, "formula": cell.reduced_formula,
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
-            "volume_A3": crystal.volume, "ood_score": self.ood(crystal),
+            "volume_A3": crystal.volume, "ood_score": self.bundle.composition_distance(crystal),
             "file": source_file(crystal.source), "note": ""}
         if self.properties:
-            derived = self._properties(crystal, cell, dos, notes)
+            derived = self._properties(cell, dos, notes)
             for name in self.property_columns:
                 if name not in values:
                     values[name] = derived.get(name)
@@ -163,7 +160,7 @@ class PredictionPipeline:
             from crystaldos.prediction import uncertainty as unc
 
             if self.properties:
-                member_rows = [self._properties(crystal, cell, m, None) for m in members]
+                member_rows = [self._properties(cell, m, None) for m in members]
                 values.update(unc.property_spreads(member_rows, self.property_columns,
                                                    self.property_scales))
             values["dos_spread"] = unc.dos_spread(dos, spread)

@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from crystaldos.errors import CrystalDosError, DatasetError, SpectrumError
-from crystaldos.prediction.schema import ID, KEY, Failure, Row
+from crystaldos.prediction.schema import DOS, DOS_STD, ID, KEY, Failure, Row
 from crystaldos.spectra.grid import Grid
 from crystaldos.spectra.spectrum import Spectrum
 
-_RESERVED = {"grid", "normalization", "dos", "dos_std"}
+_RESERVED = {"grid", "normalization", DOS, DOS_STD}
 
 
 def _grid(data: Any, where: str) -> Grid | DatasetError:
@@ -80,7 +80,7 @@ def _read_jsonl(path: Path) -> Iterator[Row | Failure]:
         values = {k: v for k, v in rec.items() if k not in _RESERVED}
         values[ID] = str(rec["id"])
         yield _row(values, _grid(rec["grid"], where), str(rec.get("normalization") or "none"),
-                   rec["dos"], where, rec.get("dos_std"))
+                   rec["dos"], where, rec.get(DOS_STD))
 
 
 def _read_csv(path: Path) -> Iterator[Row | Failure]:
@@ -95,7 +95,7 @@ def _read_csv(path: Path) -> Iterator[Row | Failure]:
                                           "predictions CSV")
         first_grid = names.index(CSV_GRID_COLUMNS[0])
         first_dos = first_grid + len(CSV_GRID_COLUMNS)
-        first_std = next((k for k, name in enumerate(names) if name.startswith("dos_std_")),
+        first_std = next((k for k, name in enumerate(names) if name.startswith(f"{DOS_STD}_")),
                          len(names))
         count = first_std - first_dos
         id_column = names.index(ID)
@@ -125,7 +125,7 @@ def _read_parquet(path: Path) -> Iterator[Row | Failure]:
     for batch in pf.iter_batches():
         for rec in batch.to_pylist():
             row_number += 1
-            dos, std = rec.pop("dos"), rec.pop("dos_std", None)
+            dos, std = rec.pop(DOS), rec.pop(DOS_STD, None)
             yield _row(rec, grid, normalization, dos, f"{path}:row {row_number}", std)
 
 

@@ -23,6 +23,7 @@ from crystaldos.structures.crystal import Crystal
 KEY = "key"
 ID = "id"
 DOS = "dos"
+DOS_STD = "dos_std"  # per-bin standard deviation of the DOS (ensembles)
 #: columns of every row besides the DOS: name -> type (str, int, float, bool).
 BASE_COLUMNS: dict[str, str] = {
     KEY: "str",            # where the structure was read from; unique per input item
@@ -38,6 +39,15 @@ BASE_COLUMNS: dict[str, str] = {
 #: columns the screening store adds to every row so ``verify`` needs no source file: the cell
 #: (9 floats, Å, vectors as rows), the element symbols and the fractional coordinates (3N).
 STRUCTURE_COLUMNS = ("lattice", "species", "frac_coords")
+#: suffix of the column holding a property's calibrated standard deviation (ensembles).
+STD_SUFFIX = "_std"
+
+
+def std_column(column: str) -> str:
+    """The column of ``column``'s standard deviation."""
+    return f"{column}{STD_SUFFIX}"
+
+
 #: columns of a failure record.
 FAILURE_COLUMNS = (KEY, ID, "file", "reason")
 COLUMN_TYPES = ("str", "int", "float", "bool")

@@ -18,14 +18,8 @@ from typing import Any
 import numpy as np
 
 from crystaldos.prediction.rescale import rescale_prediction
+from crystaldos.prediction.schema import std_column
 from crystaldos.spectra.grid import Grid
-
-#: suffix of the column holding a property's calibrated standard deviation.
-STD_SUFFIX = "_std"
-
-
-def std_column(column: str) -> str:
-    return f"{column}{STD_SUFFIX}"
 
 
 def uncertainty_columns(property_columns: Mapping[str, str]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from crystaldos.errors import CrystalDosError
-from crystaldos.prediction.schema import COLUMN_TYPES, Row, arrow_type, plain_value
+from crystaldos.prediction.schema import COLUMN_TYPES, DOS_STD, Row, arrow_type, plain_value
 from crystaldos.safe_io import AtomicFile, OutputError, describe_os_error
 from crystaldos.spectra.grid import Grid
 from crystaldos.spectra.spectrum import Spectrum
@@ -115,7 +115,7 @@ class JsonlWriter(_Base):
             record.update(grid=self.grid.to_dict(), normalization=self.normalization,
                           dos=[round(float(v), 7) for v in dos])
         if std is not None:
-            record["dos_std"] = [round(float(v), 7) for v in std]
+            record[DOS_STD] = [round(float(v), 7) for v in std]
         self.fh.write(json.dumps(record) + "\n")
 
 
@@ -129,7 +129,7 @@ class CsvWriter(_Base):
         if self.grid is not None:
             header += [*CSV_GRID_COLUMNS, *(f"dos_{p:g}" for p in self.grid.points)]
             if self.spread:
-                header += [f"dos_std_{p:g}" for p in self.grid.points]
+                header += [f"{DOS_STD}_{p:g}" for p in self.grid.points]
             self.grid_cells = [self.normalization, self.grid.unit, f"{self.grid.start:.10g}",
                                f"{self.grid.step:.10g}"]
         self.writer.writerow(header)
@@ -163,7 +163,7 @@ class ParquetWriter(_Base):
                     "crystaldos.normalization": self.normalization}
             fields.append(("dos", pa.list_(pa.float32())))
             if self.spread:
-                fields.append(("dos_std", pa.list_(pa.float32())))
+                fields.append((DOS_STD, pa.list_(pa.float32())))
         self.schema = pa.schema(fields, metadata=meta)
         self.writer = pq.ParquetWriter(self.target.tmp, self.schema)
         self.rows: list[tuple[list[Any], np.ndarray | None, np.ndarray | None]] = []
@@ -187,7 +187,7 @@ class ParquetWriter(_Base):
         if self.grid is not None:
             data["dos"] = [r[1].tolist() for r in self.rows]
         if self.spread:
-            data["dos_std"] = [r[2].tolist() for r in self.rows]
+            data[DOS_STD] = [r[2].tolist() for r in self.rows]
         self.writer.write_table(pa.table(data, schema=self.schema))
         self.rows = []
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from crystaldos.errors import CrystalDosError
+from crystaldos.prediction.schema import std_column
 from crystaldos.screening.store import iter_rows, read_meta, read_table
 from crystaldos.spectra.grid import Grid
 
@@ -121,7 +122,7 @@ def write_report(directory: str | Path, output: str | Path | None = None, *,
         parts.append(f"<h2>Property distributions</h2><img src='data:image/png;base64,"
                      f"{_png(fig)}'>")
 
-    show = [c for c in ("id", "formula", "n_atoms", by, f"{by}_std", "ood_score", "file")
+    show = [c for c in ("id", "formula", "n_atoms", by, std_column(by), "ood_score", "file")
             if c in columns]
     if by not in columns:
         raise CrystalDosError(f"{directory}: no column {by!r}; columns: {', '.join(columns)}")

@@ -28,6 +28,7 @@ import numpy as np
 from crystaldos.errors import CrystalDosError
 from crystaldos.prediction.schema import (
     DOS,
+    DOS_STD,
     FAILURE_COLUMNS,
     STRUCTURE_COLUMNS,
     Failure,
@@ -71,7 +72,7 @@ class ScreenStore:
     def __init__(self, directory: str | Path, meta: Mapping[str, Any],
                  columns: Mapping[str, str], spread: bool = False) -> None:
         self.directory = Path(directory)
-        self.spread = spread  # rows carry ``dos_std`` (ensembles)
+        self.spread = spread  # rows carry DOS_STD (ensembles)
         try:
             self.lock = DirectoryLock(self.directory)  # one writer per run directory
         except OutputError as err:
@@ -138,7 +139,7 @@ class ScreenStore:
         crystal = row.crystal
         if crystal is None:
             raise ValueError(f"{row.key}: a screening row needs its structure")
-        extra = {} if row.spread is None else {"dos_std": row.spread.values.astype(np.float32)}
+        extra = {} if row.spread is None else {DOS_STD: row.spread.values.astype(np.float32)}
         self._rows.append({**row.values, DOS: np.asarray(row.dos, dtype=np.float32), **extra,
                            "lattice": crystal.lattice.reshape(-1).tolist(),
                            "species": list(crystal.species),
@@ -151,7 +152,7 @@ class ScreenStore:
         import pyarrow as pa
 
         fields = [pa.field(name, arrow_type(kind)) for name, kind in self.columns.items()]
-        spread = [pa.field("dos_std", pa.list_(pa.float32()))] if self.spread else []
+        spread = [pa.field(DOS_STD, pa.list_(pa.float32()))] if self.spread else []
         return pa.schema([*fields, pa.field(DOS, pa.list_(pa.float32())), *spread,
                           pa.field("lattice", pa.list_(pa.float64())),
                           pa.field("species", pa.list_(pa.string())),
@@ -234,21 +235,26 @@ def iter_rows(directory: str | Path, columns: Sequence[str] | None = None,
         yield from pq.read_table(path, columns=_row_columns(path, columns)).to_pylist()
 
 
-def read_structures(directory: str | Path, keys: Sequence[str]) -> dict[str, Crystal]:
-    """The stored structure of each of ``keys`` found in the run (as it was screened)."""
+def read_shortlist(directory: str | Path, keys: Sequence[str],
+                   ) -> dict[str, tuple[dict[str, Any], Crystal | None]]:
+    """``{key: (row, structure)}`` for each of ``keys`` found in the run, each shard read once:
+    the row without its structure columns, and the structure as it was screened (None in a
+    shard written before rows carried it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from crystaldos.structures.readers import from_arrays
 
-    wanted, found = set(keys), {}
+    wanted = pa.array(list(keys), pa.string())
+    found: dict[str, tuple[dict[str, Any], Crystal | None]] = {}
     for path in shard_paths(directory, "rows"):
-        if not set(STRUCTURE_COLUMNS) <= set(pq.read_schema(path).names):
-            continue  # a shard written before rows carried their structure
-        table = pq.read_table(path, columns=["key", "id", *STRUCTURE_COLUMNS])
-        for row in table.to_pylist():
-            if row["key"] in wanted:
-                found[row["key"]] = from_arrays(
-                    np.reshape(row["lattice"], (3, 3)), row["species"],
-                    frac_coords=np.reshape(row["frac_coords"], (-1, 3)), id=row["id"],
-                    source=row["key"], validate=False)
+        table = pq.read_table(path)
+        for row in table.filter(pc.is_in(table["key"], value_set=wanted)).to_pylist():
+            structure = {c: row.pop(c) for c in STRUCTURE_COLUMNS if c in row}
+            crystal = None if len(structure) < len(STRUCTURE_COLUMNS) else from_arrays(
+                np.reshape(structure["lattice"], (3, 3)), structure["species"],
+                frac_coords=np.reshape(structure["frac_coords"], (-1, 3)), id=row["id"],
+                source=row["key"], validate=False)
+            found[row["key"]] = (row, crystal)
     return found

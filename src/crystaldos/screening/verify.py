@@ -204,16 +204,16 @@ def verify_run(directory: str | Path, by: str, *, top: int = 5, ascending: bool 
 
     from crystaldos.safe_io import atomic_target
     from crystaldos.screening.report import ranked
-    from crystaldos.screening.store import iter_rows, read_meta, read_structures
+    from crystaldos.screening.store import read_meta, read_shortlist
 
     directory = Path(directory)
     meta = read_meta(directory)
     grid = Grid.from_dict(meta["grid"])
     note = XTB_NOTE if grid.kind == ELECTRONIC else CHGNET_NOTE
     keys = ranked(directory, by, top=top, ascending=ascending).column("key").to_pylist()
-    wanted = set(keys)
-    rows = {r["key"]: r for r in iter_rows(directory) if r["key"] in wanted}
-    checked = verify_shortlist([rows[k] for k in keys], read_structures(directory, keys), grid,
+    found = read_shortlist(directory, keys)
+    structures = {k: crystal for k, (_, crystal) in found.items() if crystal is not None}
+    checked = verify_shortlist([found[k][0] for k in keys], structures, grid,
                                meta["normalization"], on_failure=on_failure,
                                calculator=calculator)
     if not checked:

@@ -18,6 +18,7 @@ import numpy as np
 
 from crystaldos.errors import CrystalDosError
 from crystaldos.physics.properties import thermal_column
+from crystaldos.prediction.schema import std_column
 from crystaldos.spectra.grid import ELECTRONIC, PHONON
 from crystaldos.structures.crystal import Crystal
 
@@ -92,9 +93,6 @@ class ModelRegistry:
             if name not in self._bundles:
                 self._bundles[name] = load_model(self._paths[name], device=self.device)
             return self._bundles[name]
-
-    def path(self, name: str) -> Path:
-        return self._paths[name]
 
 
 def temperature_range(t_min: float, t_max: float, points: int = 60) -> list[float]:
@@ -172,7 +170,7 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
             "normalization": row.spectrum.normalization, "note": row.values.get("note", ""),
             "properties": {col: {"label": label, "unit": unit,
                                  "value": _clean(row.values.get(col)),
-                                 "std": _clean(row.values.get(f"{col}_std"))}
+                                 "std": _clean(row.values.get(std_column(col)))}
                            for col, (label, unit) in shown.items()}})
         if row.spread is not None:  # an ensemble: calibrated one-sigma spread per bin
             item["dos_std"] = np.round(row.spread.values, 6).tolist()

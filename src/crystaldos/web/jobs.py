@@ -122,16 +122,6 @@ class JobManager:
         jobs = [j for p in self.root.glob("*/job.json") if (j := self._read(p.parent.name))]
         return sorted((self.get(j.id) for j in jobs), key=lambda j: -j.created)
 
-    def wait(self, job_id: str, timeout: float = 60.0) -> Job:
-        """Block until the job is done or failed (for scripts and tests)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            job = self.get(job_id)
-            if job.state in (DONE, FAILED):
-                return job
-            time.sleep(0.1)
-        raise TimeoutError(f"job {job_id} still {self.get(job_id).state} after {timeout} s")
-
     def results(self, job_id: str, top: int = 20) -> dict[str, Any]:
         """The ranked rows (id, formula, ranking column) and failures of a finished job."""
         from crystaldos.screening.report import default_property, ranked
