@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--basis", default="dzp")
     parser.add_argument("--kpoint-density", type=float, default=2.5)
+    parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
     parser.add_argument("--only", nargs="*", default=None, help="names from the table")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -58,7 +59,8 @@ def main() -> None:
     from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
     from crystaldos.structures.readers import from_ase
 
-    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density)
+    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
+                           grid_spacing=args.grid_spacing)
     rows = []
     print(f"GPAW {settings.mode} {settings.basis} {settings.xc}, k-density "
           f"{settings.kpoint_density}/Å^-1")

@@ -126,10 +126,11 @@ def _compute(item: tuple[str, str, object], settings_dict: dict) -> dict:
     inside = (eps >= EIGEN_WINDOW[0]) & (eps <= EIGEN_WINDOW[1])
     bands = np.flatnonzero(inside.any(axis=(0, 1)))
     window = eps[:, :, bands[0]:bands[-1] + 1] if bands.size else eps[:, :, :0]
+    computed = res.crystal  # the idealized primitive cell the DOS (per cell) refers to
     return {
-        "id": ident, "set": set_name, "formula": crystal.formula,
-        "lattice": np.round(crystal.lattice, 6).tolist(), "species": list(crystal.species),
-        "frac_coords": np.round(crystal.frac_coords, 6).tolist(),
+        "id": ident, "set": set_name, "formula": computed.formula,
+        "lattice": np.round(computed.lattice, 6).tolist(), "species": list(computed.species),
+        "frac_coords": np.round(computed.frac_coords, 6).tolist(),
         "settings": res.settings.to_dict(), "kpts": list(res.kpts),
         "gap": round(res.gap, 4), "is_metal": res.is_metal, "vbm": _finite(res.vbm),
         "cbm": _finite(res.cbm), "n_valence": res.n_valence,
@@ -148,7 +149,8 @@ def build(args: argparse.Namespace) -> None:
     from crystaldos.reference.dft_edos import DFTSettings
     from crystaldos.reference.shards import RecordShards
 
-    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density)
+    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
+                           grid_spacing=args.grid_spacing)
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     done = store.done_ids()
     todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
@@ -197,6 +199,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--basis", default="dzp")
     parser.add_argument("--kpoint-density", type=float, default=2.5)
+    parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
     parser.add_argument("--max-atoms", type=int, default=16)
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)

@@ -69,3 +69,38 @@ def test_gpaw_silicon_is_gapped_and_aluminium_a_metal(name: str, kind: str, a: f
         assert res.dos[np.abs(res.grid.points) < 0.05].max() < 1e-3  # E_F mid-gap: empty
     else:
         assert res.gap == 0 and res.dos[np.argmin(np.abs(res.grid.points))] > 0.05
+
+
+def test_idealized_restores_the_symmetry_a_relaxed_cell_lost() -> None:
+    """A rocksalt primitive cell perturbed by 1e-5 Å: spglib at 1e-3 finds all 48 operations."""
+    import spglib
+    from ase.build import bulk
+
+    from crystaldos.reference.dft_edos import idealized
+    from crystaldos.structures.readers import from_ase
+
+    atoms = bulk("TiN", "rocksalt", a=4.25)
+    atoms.positions[1] += [1e-5, -2e-5, 0.0]
+    crystal = from_ase(atoms, id="tin")
+
+    def operations(c) -> int:
+        a = c.to_ase()
+        cell = (a.cell[:], a.get_scaled_positions(), a.numbers)
+        return len(spglib.get_symmetry(cell, symprec=1e-8)["rotations"])
+
+    assert operations(crystal) < 48
+    ideal = idealized(crystal, 1e-3)
+    assert operations(ideal) == 48
+    assert sorted(ideal.species) == ["N", "Ti"]
+    assert ideal.volume == pytest.approx(crystal.volume, rel=1e-4)
+    assert idealized(crystal, None) is crystal
+
+
+def test_idealized_shrinks_a_supercell_to_its_primitive_cell() -> None:
+    from ase.build import bulk
+
+    from crystaldos.reference.dft_edos import idealized
+    from crystaldos.structures.readers import from_ase
+
+    crystal = from_ase(bulk("Cu", "fcc", a=3.615, cubic=True), id="cu4")
+    assert idealized(crystal, 1e-3).n_atoms == 1
