@@ -13,6 +13,7 @@ record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.refer
 
     OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2
     python scripts/make_dft_edos.py --out data/dft_edos --summary
+    python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl
 
 A record holds the structure, the settings, E_F-relative band edges, gap, metallicity, magnetic
 moment, PAW valence electrons, the DOS on edos300 (states/eV per cell, both spins, 0.1 eV
@@ -190,6 +191,38 @@ def summary(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=1))
 
 
+def formula_split(formula: str) -> str:
+    """train / val / test by a hash of the reduced formula (10 % each for val and test), so
+    every cell of one composition lands in one split."""
+    import hashlib
+
+    bucket = int(hashlib.sha256(reduced(formula).encode()).hexdigest(), 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+def assemble(args: argparse.Namespace) -> None:
+    """The campaign's records as a JSON-lines training set (crystaldos.datasets.jsonl): the DOS
+    in states/eV per cell (normalization ``none``) with E = 0 at E_F, the split of
+    :func:`formula_split`, and meta band_gap, is_metal, vbm, cbm, n_valence_paw."""
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.safe_io import atomic_write_text
+
+    store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
+    lines = []
+    for r in store.records():
+        lines.append(json.dumps({
+            "id": r["id"], "lattice": r["lattice"], "species": r["species"],
+            "frac_coords": r["frac_coords"], "dos": r["dos"], "grid": r["grid"],
+            "normalization": "none", "energy_zero": "fermi", "split": formula_split(r["formula"]),
+            "meta": {"band_gap": r["gap"], "is_metal": r["is_metal"], "vbm": r["vbm"],
+                     "cbm": r["cbm"], "n_valence_paw": r["n_valence"], "set": r["set"]}}))
+    if not lines:
+        sys.exit(f"error: {args.out}: no records yet")
+    args.assemble.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.assemble, "\n".join(lines) + "\n")
+    print(f"{len(lines)} spectra -> {args.assemble}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -204,9 +237,13 @@ def main() -> None:
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--summary", action="store_true")
+    parser.add_argument("--assemble", type=Path, default=None,
+                        help="write the records as a JSON-lines training set to this path")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if args.summary:
+    if args.assemble is not None:
+        assemble(args)
+    elif args.summary:
         summary(args)
     else:
         build(args)

@@ -45,13 +45,19 @@ class ALIGNNDOS(nn.Module):
         head_hidden: widths of hidden layers of the output head (empty: one linear layer).
         output_activation: ``none``, ``relu``, ``softplus`` (non-negative DOS) or ``sigmoid``.
         norm: ``batch`` (as in ALIGNN), ``layer`` or ``none``.
+        n_scalars: raw scalar outputs of a second head on the same pooled state, appended after
+            the spectrum (output (B, n_out + n_scalars)); see
+            :mod:`crystaldos.models.electronic_heads` for the gap and metal heads.
+        composition_features: both heads also read the mean of the input atom features over
+            the cell (the composition-weighted element properties).
     """
 
     def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
                  embedding: int = 64, alignn_layers: int = 4, gcn_layers: int = 4,
                  line_graph_dim: int | None = None, edge_bins: int = 80, angle_bins: int = 40,
                  cutoff: float = 8.0, head_hidden: tuple[int, ...] | list[int] = (),
-                 output_activation: str = "softplus", norm: str = "batch") -> None:
+                 output_activation: str = "softplus", norm: str = "batch", n_scalars: int = 0,
+                 composition_features: bool = False) -> None:
         super().__init__()
         if output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown output activation {output_activation!r}; choose from "
@@ -74,7 +80,9 @@ class ALIGNNDOS(nn.Module):
         self.gcn_layers = nn.ModuleList(EdgeGatedConv(hidden, norm, update_edges=k < gcn_layers - 1)
                                         for k in range(gcn_layers))
         head: list[nn.Module] = []
-        width = hidden
+        self.composition_features = composition_features
+        width = hidden + (atom_features if composition_features else 0)
+        pooled_width = width
         for size in head_hidden:
             head += [nn.Linear(width, size), nn.SiLU()]
             width = size
@@ -82,6 +90,9 @@ class ALIGNNDOS(nn.Module):
         self.head = nn.Sequential(*head)
         self.output_activation = output_activation
         self.n_out = n_out
+        self.n_scalars = n_scalars
+        self.scalar_head = nn.Sequential(nn.Linear(pooled_width, 64), nn.SiLU(),
+                                         nn.Linear(64, n_scalars)) if n_scalars else None
 
     def encode(self, data: Any) -> torch.Tensor:
         """Atom states (N, hidden) after all graph updates."""
@@ -100,5 +111,10 @@ class ALIGNNDOS(nn.Module):
     def forward(self, data: Any) -> torch.Tensor:
         h = self.encode(data)
         batch, n_graphs = graph_index(data, h.shape[0], h.device)
-        return ACTIVATION_FUNCTIONS[self.output_activation](self.head(mean_pool(h, batch,
-                                                                              n_graphs)))
+        pooled = mean_pool(h, batch, n_graphs)
+        if self.composition_features:
+            pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs)], dim=-1)
+        dos = ACTIVATION_FUNCTIONS[self.output_activation](self.head(pooled))
+        if self.scalar_head is None:
+            return dos
+        return torch.cat([dos, self.scalar_head(pooled)], dim=-1)

@@ -86,7 +86,10 @@ class PredictionPipeline:
         self.property_columns = columns_for(bundle.grid.kind, self.temperatures) \
             if properties else {}
         self.ensemble = bundle.card["model_class"] == "DeepEnsemble"
-        extra = dict(self.property_columns)
+        from crystaldos.models.electronic_heads import HEAD_COLUMNS, model_heads
+
+        self.heads = model_heads(bundle.model) > 0
+        extra = {**(HEAD_COLUMNS if self.heads else {}), **self.property_columns}
         if self.ensemble:
             from crystaldos.prediction.uncertainty import uncertainty_columns
 
@@ -134,6 +137,12 @@ class PredictionPipeline:
 
         model_grid = self.bundle.grid
         spread = members = None
+        head_columns: dict[str, float] = {}
+        if self.heads:
+            from crystaldos.models.electronic_heads import head_values, split_outputs
+
+            raw, heads = split_outputs(raw, model_grid.count)
+            head_columns = head_values(heads)
         if self.ensemble:
             from crystaldos.prediction import uncertainty as unc
 
@@ -150,7 +159,7 @@ class PredictionPipeline:
             "key": crystal.source, "id": crystal.id, "formula": cell.reduced_formula,
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
             "volume_A3": crystal.volume, "ood_score": self.bundle.composition_distance(crystal),
-            "file": source_file(crystal.source), "note": ""}
+            "file": source_file(crystal.source), "note": "", **head_columns}
         if self.properties:
             derived = self._properties(cell, dos, notes)
             for name in self.property_columns:

@@ -143,8 +143,8 @@ def idealized(crystal: Crystal, symprec: float | None) -> Crystal:
 
     spglib's standardized primitive cell at tolerance ``symprec`` Å, Niggli-reduced; it may hold
     fewer atoms than ``crystal`` (a supercell shrinks to its primitive cell) and is rotated,
-    which leaves the DOS per primitive cell unchanged. ``symprec=None``, or a cell spglib cannot analyse,
-    gives ``crystal`` back unchanged.
+    which leaves the DOS per primitive cell unchanged. ``symprec=None``, or a cell spglib
+    cannot analyse, gives ``crystal`` back unchanged.
     """
     import spglib
 

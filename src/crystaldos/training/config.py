@@ -58,6 +58,9 @@ class TrainConfig:
     #: temperatures (K) it compares at (default: its DEFAULT_THERMAL_TEMPERATURES)
     thermal_weight: float = 0.0
     thermal_temperatures: list[float] | None = None
+    #: weight of the direct band-gap and metallicity heads (crystaldos.models.electronic_heads;
+    #: electronic sets whose records' meta hold band_gap and is_metal); 0: no heads
+    electronic_heads: float = 0.0
     lr: float | None = None
     weight_decay: float | None = None
     batch_size: int | None = None

@@ -23,12 +23,17 @@ class SpectrumModule(L.LightningModule):
     :func:`crystaldos.training.joint.joint_loss`. With ``thermal`` (a
     :class:`~crystaldos.training.thermal.ThermalLoss`) the loss adds ``thermal_weight`` times
     the error of Cv/k_B and S/k_B per atom (logged as ``train_thermal``/``val_thermal``).
+    With ``head_loss`` (an :class:`~crystaldos.models.electronic_heads.ElectronicHeadLoss`) the
+    model's outputs after the spectrum are scalar heads compared with ``batch.y_heads``, weighted
+    by ``head_weight`` (``val_gap_mae`` and ``val_metal_accuracy`` logged); ``val_mae`` stays the
+    spectrum's.
     """
 
     def __init__(self, model: nn.Module, *, loss: str = "mse", lr: float = 1e-3,
                  weight_decay: float = 1e-5, scheduler: str = "onecycle",
                  epochs: int = 100, joint_step: float | None = None,
-                 thermal: nn.Module | None = None, thermal_weight: float = 0.0) -> None:
+                 thermal: nn.Module | None = None, thermal_weight: float = 0.0,
+                 head_loss: nn.Module | None = None, head_weight: float = 0.0) -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; choose from {SCHEDULERS}")
@@ -43,14 +48,27 @@ class SpectrumModule(L.LightningModule):
         if thermal is not None and joint_step is not None:
             raise ValueError("the thermal loss term is not available in joint training")
         self.thermal, self.thermal_weight = thermal, float(thermal_weight)
+        if head_loss is not None and joint_step is not None:
+            raise ValueError("scalar heads are not available in joint training")
+        self.head_loss, self.head_weight = head_loss, float(head_weight)
+
+    def _split(self, pred: torch.Tensor, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(spectrum, scalar heads or None) of a model output."""
+        if self.head_loss is None:
+            return pred, None
+        n = batch.y.shape[-1]
+        return pred[:, :n], pred[:, n:]
 
     def _loss(self, pred: torch.Tensor, batch: Any, kind: str | None = None) -> torch.Tensor:
         if self.joint_step is None:
+            pred, heads = self._split(pred, batch)
             if kind is not None:
                 return torch.mean(torch.abs(pred - batch.y))
             loss = self.loss_fn(pred, batch.y)
             if self.thermal is not None:
                 loss = loss + self.thermal_weight * self.thermal(pred, batch.y)
+            if heads is not None:
+                loss = loss + self.head_weight * self.head_loss(heads, batch.y_heads)
             return loss
         from crystaldos.training.joint import joint_loss
 
@@ -73,6 +91,10 @@ class SpectrumModule(L.LightningModule):
                  prog_bar=True)
         if self.thermal is not None:
             self.log("val_thermal", self.thermal(pred, batch.y), batch_size=n, sync_dist=True)
+        _, heads = self._split(pred, batch)
+        if heads is not None:
+            for name, value in self.head_loss.metrics(heads, batch.y_heads).items():
+                self.log(f"val_{name}", value, batch_size=n, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.model.parameters() if p.requires_grad]

@@ -29,6 +29,7 @@ from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.domain import training_domain
+from crystaldos.models.electronic_heads import ElectronicHeadLoss
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
@@ -111,6 +112,24 @@ def resolve_settings(config: TrainConfig, n_out: int) -> tuple[GraphSettings, di
     return graph, model, training
 
 
+def _head_targets(config: TrainConfig, dataset: DOSDataset) -> dict[str, np.ndarray] | None:
+    """Gap and metal targets of every record (None when ``electronic_heads`` is 0)."""
+    if config.electronic_heads == 0:
+        return None
+    from crystaldos.models.electronic_heads import HEAD_NAMES, head_targets
+
+    if config.electronic_heads < 0:
+        raise ConfigError(f"electronic_heads must be >= 0, got {config.electronic_heads}")
+    if dataset.grid.kind != "electronic":
+        raise ConfigError(f"electronic_heads needs an electronic data set; {config.dataset} "
+                          f"holds {dataset.grid.kind} spectra")
+    lacking = [r.id for r in dataset.with_spectra() if not set(HEAD_NAMES) <= set(r.meta)]
+    if lacking:
+        raise ConfigError(f"{config.dataset}: {len(lacking)} records have no "
+                          f"{' and '.join(HEAD_NAMES)} in their meta (first: {lacking[0]})")
+    return {r.id: head_targets(r.meta) for r in dataset.with_spectra()}
+
+
 def _thermal_loss(config: TrainConfig, grid: Grid) -> Any:
     """The Cv/S loss term of ``config`` on ``grid`` (None when its weight is 0)."""
     if config.thermal_weight == 0:
@@ -141,6 +160,11 @@ def train(config: TrainConfig) -> Path:
     splits = _split_ids(dataset, config)
     targets = _targets(dataset, normalization)
     graph_settings, model_args, hp = resolve_settings(config, grid.count)
+    heads = _head_targets(config, dataset)
+    if heads is not None:
+        from crystaldos.models.electronic_heads import N_HEADS
+
+        model_args["n_scalars"] = N_HEADS
 
     failures: list[dict[str, str]] = []
     graphs = {}
@@ -148,6 +172,7 @@ def train(config: TrainConfig) -> Path:
         records = dataset.select(splits[part]).records
         graphs[part] = graphs_with_targets(
             records, graph_settings, cache_dir=config.cache_dir, targets=targets,
+            head_targets=heads,
             on_failure=lambda i, why: failures.append({"id": i, "reason": why}))
     _write_failures(out, failures)
 
@@ -165,6 +190,9 @@ def train(config: TrainConfig) -> Path:
             pool |= {r.id for r in dataset.split("train").with_spectra()}
         train_spectra = np.stack([targets[i] for i in sorted(pool)])
         val_spectra = np.stack([targets[i] for i in splits["val"]])
+        if heads is not None:
+            raise ConfigError("electronic_heads are built on the ALIGNN presets without an "
+                              "autoencoder")
         ae, ae_report = fit_autoencoder(train_spectra, val_spectra, ae_cfg, seed=config.seed)
         ae_report["n_train_spectra"] = len(pool)
         model_class = "AELatentALIGNN"
@@ -178,13 +206,17 @@ def train(config: TrainConfig) -> Path:
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
                             epochs=config.epochs, thermal=_thermal_loss(config, grid),
-                            thermal_weight=config.thermal_weight)
+                            thermal_weight=config.thermal_weight,
+                            head_loss=None if heads is None else ElectronicHeadLoss(),
+                            head_weight=config.electronic_heads)
     fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
     if fit is None:
         return out
     model = module.model.cpu().eval()
 
     validation = evaluate_split(model, graphs, dataset, splits, targets, grid)
+    if heads is not None:
+        validation["heads"] = evaluate_heads(model, graphs, dataset, heads, grid.count)
     if ae_report is not None:
         validation["autoencoder"] = ae_report
     card = make_card(
@@ -356,7 +388,7 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
     fitted on the training graphs' materials."""
     ids = [g.id for g in graphs[part]]
     true = np.stack([targets[i] for i in ids])
-    pred = predict_graphs(model, graphs[part])
+    pred = predict_graphs(model, graphs[part])[:, :grid.count]
     train_ids = [g.id for g in graphs["train"]]
     train_y = np.stack([targets[i] for i in train_ids])
     crystals = {r.id: r.crystal for r in dataset.select(train_ids + ids).records}
@@ -364,3 +396,25 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
                                             train_y, [crystals[i] for i in ids])
     protocol = {name: xtal2dos_metrics(values, true) for name, values in preds.items()}
     return {"split": part, **metrics, "xtal2dos_protocol": protocol}
+
+
+def evaluate_heads(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset: DOSDataset,
+                   heads: dict[str, np.ndarray], n_out: int, part: str = "val") -> dict[str, Any]:
+    """Gap MAE (eV, all materials and gapped only) and metal/gapped accuracy of the direct
+    heads on a split, beside the composition rule (every element a metal => metal)."""
+    from crystaldos.evaluation.baselines import composition_says_metal
+    from crystaldos.models.electronic_heads import decode, split_outputs
+
+    ids = [g.id for g in graphs[part]]
+    true = np.stack([heads[i] for i in ids])
+    _, raw = split_outputs(predict_graphs(model, graphs[part]), n_out)
+    gap, p_metal = decode(raw)
+    metal = true[:, 1] > 0.5
+    rule = np.array([composition_says_metal(r.crystal.species)
+                     for r in dataset.select(ids).records])
+    return {"split": part, "n": len(ids), "n_metals": int(metal.sum()),
+            "gap_mae_eV": float(np.mean(np.abs(gap - true[:, 0]))),
+            "gap_mae_gapped_eV": float(np.mean(np.abs(gap - true[:, 0])[~metal]))
+            if (~metal).any() else None,
+            "metal_accuracy": float(np.mean((p_metal > 0.5) == metal)),
+            "composition_rule_accuracy": float(np.mean(rule == metal))}

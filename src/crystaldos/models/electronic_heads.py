@@ -1,0 +1,74 @@
+"""Direct band-gap and metallicity heads of an electronic DOS model.
+
+A model built with ``n_scalars=2`` appends two raw outputs to its spectrum: ``gap_raw``, whose
+softplus is the band gap in eV (0 for a metal), and ``metal_logit``, whose sigmoid is the
+probability that the crystal is a metal. They read the same pooled state as the spectrum, so
+the DOS and both heads are trained together (multi-task). A DOS-derived gap needs the
+spectrum to be empty exactly at E_F, which a regression smears; the heads answer directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+
+#: the scalar outputs, in order, and the record ``meta`` keys their targets come from
+HEAD_NAMES = ("band_gap", "is_metal")
+N_HEADS = len(HEAD_NAMES)
+
+
+#: row columns of the heads' predictions (prediction.pipeline), name -> type
+HEAD_COLUMNS = {"band_gap_direct_eV": "float", "metal_probability": "float"}
+
+
+def model_heads(model: nn.Module) -> int:
+    """How many scalar outputs follow the spectrum (a DeepEnsemble: its members')."""
+    members = getattr(model, "members", None)
+    return int(getattr(members[0] if members is not None else model, "n_scalars", 0))
+
+
+def head_values(raw: np.ndarray) -> dict[str, float]:
+    """The :data:`HEAD_COLUMNS` of one structure from raw heads (2,) or members' (M, 2) (the
+    mean gap and the mean probability of the members)."""
+    gap, probability = decode(raw)
+    return {"band_gap_direct_eV": float(np.mean(gap)),
+            "metal_probability": float(np.mean(probability))}
+
+
+def split_outputs(values: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(spectrum (..., n_out), raw scalars (..., k) or None) of a model's raw output."""
+    if values.shape[-1] == n_out:
+        return values, None
+    return values[..., :n_out], values[..., n_out:]
+
+
+def decode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(band gap eV, metal probability) from raw head outputs (..., 2)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    gap = np.logaddexp(0.0, raw[..., 0])  # softplus
+    probability = 1.0 / (1.0 + np.exp(-raw[..., 1]))
+    return gap, probability
+
+
+def head_targets(meta: dict) -> np.ndarray:
+    """(2,) float32 targets [gap eV, 1 if metal] from a record's ``meta`` (gap 0 for metals)."""
+    metal = bool(meta["is_metal"])
+    return np.array([0.0 if metal else float(meta["band_gap"]), float(metal)], dtype=np.float32)
+
+
+class ElectronicHeadLoss(nn.Module):
+    """MAE of the gap (eV) plus binary cross-entropy of metallicity, over a batch."""
+
+    def forward(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        gap = functional.softplus(raw[:, 0])
+        return (torch.mean(torch.abs(gap - target[:, 0]))
+                + functional.binary_cross_entropy_with_logits(raw[:, 1], target[:, 1]))
+
+    @staticmethod
+    def metrics(raw: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Gap MAE (eV) and metal/gapped accuracy at probability 0.5."""
+        gap = functional.softplus(raw[:, 0])
+        return {"gap_mae": torch.mean(torch.abs(gap - target[:, 0])),
+                "metal_accuracy": torch.mean(((raw[:, 1] > 0).float() == target[:, 1]).float())}
