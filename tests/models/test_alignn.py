@@ -85,3 +85,13 @@ def test_narrow_alignn_layer_keeps_widths() -> None:
     t = torch.randn(b.lg_edge_index.shape[1], 8)
     h2, e2, t2 = layer(b.edge_index, b.lg_edge_index, h, e, t)
     assert h2.shape == h.shape and e2.shape == e.shape and t2.shape == t.shape
+
+
+def test_max_pool_takes_the_largest_feature_per_graph() -> None:
+    import torch
+
+    from crystaldos.models.alignn import max_pool
+
+    h = torch.tensor([[1.0, 5.0], [3.0, 2.0], [0.0, -1.0]])
+    pooled = max_pool(h, torch.tensor([0, 0, 1]), 2)
+    assert pooled.tolist() == [[3.0, 5.0], [0.0, -1.0]]

@@ -94,6 +94,22 @@ def test_requested_normalization_converts_the_file_values(toy_dataset_file: Path
     assert load_jsonl(toy_dataset_file).normalization == "max"
 
 
+def test_per_cell_spectra_convert_to_per_valence_electron() -> None:
+    """A DOS in states/eV per cell becomes states/eV per valence electron (NaCl: 8 per cell in
+    the package's table, Na 1 + Cl 7)."""
+    import numpy as np
+
+    from crystaldos.datasets.base import DOSDataset, DOSRecord
+    from crystaldos.spectra.grid import EDOS_300
+    from crystaldos.training.trainer import _targets
+    from tests.conftest import rocksalt
+
+    crystal = rocksalt()  # Na4Cl4: 32 valence electrons
+    dos = np.full(EDOS_300.count, 3.2)
+    dataset = DOSDataset("cells", EDOS_300, "none", [DOSRecord("nacl", crystal, dos, "train")])
+    assert _targets(dataset, "valence")["nacl"] == pytest.approx(np.full(EDOS_300.count, 0.1))
+
+
 def test_paper_preset_sets_its_target_normalization() -> None:
     from crystaldos.models.presets import get_preset
 

@@ -26,6 +26,13 @@ def mean_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tens
     return total / count[:, None]
 
 
+def max_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
+    """Largest value of each node feature (N, D) per graph -> (B, D)."""
+    index = batch[:, None].expand_as(h)
+    return h.new_full((n_graphs, h.shape[1]), float("-inf")).scatter_reduce(
+        0, index, h, reduce="amax", include_self=True)
+
+
 class ALIGNNDOS(nn.Module):
     """ALIGNN encoder + fully connected head that outputs the DOS on ``n_out`` grid points.
 
@@ -48,8 +55,9 @@ class ALIGNNDOS(nn.Module):
         n_scalars: raw scalar outputs of a second head on the same pooled state, appended after
             the spectrum (output (B, n_out + n_scalars)); see
             :mod:`crystaldos.models.electronic_heads` for the gap and metal heads.
-        composition_features: both heads also read the mean of the input atom features over
-            the cell (the composition-weighted element properties).
+        composition_features: both heads also read the mean and the maximum of the input atom
+            features over the cell: the composition-weighted element properties, and which
+            kinds of element are present at all (a halogen, a non-metal...).
     """
 
     def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
@@ -81,7 +89,7 @@ class ALIGNNDOS(nn.Module):
                                         for k in range(gcn_layers))
         head: list[nn.Module] = []
         self.composition_features = composition_features
-        width = hidden + (atom_features if composition_features else 0)
+        width = hidden + (2 * atom_features if composition_features else 0)
         pooled_width = width
         for size in head_hidden:
             head += [nn.Linear(width, size), nn.SiLU()]
@@ -113,7 +121,8 @@ class ALIGNNDOS(nn.Module):
         batch, n_graphs = graph_index(data, h.shape[0], h.device)
         pooled = mean_pool(h, batch, n_graphs)
         if self.composition_features:
-            pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs)], dim=-1)
+            pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs),
+                                max_pool(data.x, batch, n_graphs)], dim=-1)
         dos = ACTIVATION_FUNCTIONS[self.output_activation](self.head(pooled))
         if self.scalar_head is None:
             return dos

@@ -88,7 +88,7 @@ def _targets(dataset: DOSDataset, normalization: str) -> dict[str, np.ndarray]:
         if normalization != dataset.normalization:
             n_val = None
             if normalization == "valence" and rec.crystal is not None:
-                n_val = float(valence_electrons(rec.crystal.numbers).sum())
+                n_val = float(valence_electrons(rec.crystal.numbers))
             n_atoms = rec.crystal.n_atoms if rec.crystal is not None else None
             values = normalize(values[None], dataset.grid, normalization, n_valence=n_val,
                                n_atoms=n_atoms)[0][0]
@@ -222,7 +222,8 @@ def train(config: TrainConfig) -> Path:
     card = make_card(
         model_class, init_args, graph_settings, grid, normalization,
         name=config.name or out.name, aliases=list(config.aliases),
-        target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source},
+        target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source,
+                **({"energy_zero": dataset.energy_zero} if dataset.energy_zero else {})},
         training=_training_record(config, hp, graphs, failures, fit, start_time),
         validation=validation,
         domain=training_domain(r.crystal for r in dataset.select(splits["train"]).records))

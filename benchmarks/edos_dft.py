@@ -1,0 +1,187 @@
+"""Electronic models against DFT nobody here made: the 50 JARVIS spectra, and the DFT set's test split.
+
+Every figure stands beside the mean training spectrum and the composition-only nearest-neighbour
+regressor fitted on the same DFT training spectra (k chosen on the evaluated spectra, which can
+only flatter it); metallicity also beside the rule "every element is a metal => metal".
+
+* JARVIS-50 (``jarvis_edos_sample50``, OptB88vdW, E = 0 at E_F, spin-up per VASP valence
+  electron). Shapes are compared after scaling each spectrum to unit mean over the grid, because
+  JARVIS counts electrons of VASP's potentials and the package counts its own table's: shape
+  MAE (unit-mean units) and Pearson r per material, averaged. The reference gap and metallicity
+  are those of the JARVIS spectrum (:func:`crystaldos.physics.electronic.band_gap` at E_F);
+  a model's gap is its direct head where it has one, else the gap of its DOS. Models trained on
+  VBM-aligned spectra (xtb-edos) are scored on the JARVIS spectra moved to the VBM.
+* The DFT set's own test split (``scripts/make_dft_edos.py --assemble``): DOS MAE in states/eV
+  per valence electron, gap MAE against the DFT eigenvalue gap, metal/gapped accuracy.
+* Time per structure: the model (featurization included, one core) against the campaign's
+  median GPAW seconds.
+
+    python benchmarks/edos_dft.py --data runs/dft_edos.jsonl --models pbe-edos xtb-edos \\
+        --out benchmarks/results_pbe_edos
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from crystaldos.datasets.jsonl import load_jsonl
+from crystaldos.datasets.shared import load_jarvis_edos_sample50
+from crystaldos.evaluation.baselines import (
+    CompositionKNNBaseline,
+    MeanSpectrumBaseline,
+    composition_says_metal,
+)
+from crystaldos.graphs.crystal_graph import build_graph
+from crystaldos.models.electronic_heads import decode, model_heads, split_outputs
+from crystaldos.physics.electronic import band_gap
+from crystaldos.prediction.engine import predict_graphs
+from crystaldos.pretrained import load_pretrained
+from crystaldos.spectra.normalize import normalize
+
+
+def unit_mean(spectra: np.ndarray) -> np.ndarray:
+    y = np.clip(np.asarray(spectra, dtype=np.float64), 0, None)
+    return y / np.maximum(y.mean(axis=1, keepdims=True), 1e-12)
+
+
+def dos_gaps(grid, spectra: np.ndarray) -> np.ndarray:
+    return np.array([band_gap(grid, y).gap if np.max(y) > 0 else 0.0
+                     for y in np.clip(spectra, 0, None)])
+
+
+def scores(pred: np.ndarray, true: np.ndarray, gap: np.ndarray, true_gap: np.ndarray,
+           metal: np.ndarray, true_metal: np.ndarray) -> dict:
+    """Shape MAE, mean per-material Pearson r, gap MAE (all; gapped only), metal accuracy."""
+    r = [float(np.corrcoef(p, t)[0, 1]) if p.std() > 0 and t.std() > 0 else 0.0
+         for p, t in zip(pred, true, strict=True)]
+    gapped = ~true_metal
+    return {"mae": float(np.abs(pred - true).mean()), "pearson_r": float(np.mean(r)),
+            "gap_mae_eV": float(np.abs(gap - true_gap).mean()),
+            "gap_mae_gapped_eV": float(np.abs(gap - true_gap)[gapped].mean())
+            if gapped.any() else None,
+            "metal_accuracy": float(np.mean(metal == true_metal))}
+
+
+def model_outputs(bundle, crystals) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None,
+                                            float]:
+    """(spectra in the model's normalization, direct gaps or None, metal probability or None,
+    seconds per structure including graph construction)."""
+    start = time.perf_counter()
+    graphs = [build_graph(c, bundle.graph_settings) for c in crystals]
+    raw = predict_graphs(bundle.model, graphs).astype(np.float64)
+    seconds = (time.perf_counter() - start) / len(crystals)
+    dos, heads = split_outputs(raw, bundle.grid.count)
+    if heads is None:
+        return dos, None, None, seconds
+    gap, p_metal = decode(heads)
+    return dos, gap, p_metal, seconds
+
+
+def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true_metal,
+             shape: bool) -> tuple[dict, float]:
+    dos, gap, p_metal, seconds = model_outputs(bundle, crystals)
+    if bundle.normalization != "valence" and not shape:
+        raise SystemExit(f"{name}: normalization {bundle.normalization}, expected valence")
+    pred = unit_mean(dos) if shape else dos
+    dos_gap = dos_gaps(grid, dos)
+    if gap is None:
+        gap, metal = dos_gap, dos_gap == 0
+    else:
+        metal = p_metal > 0.5
+    result = scores(pred, true, gap, true_gap, metal, true_metal)
+    result["gap_from"] = "dos" if p_metal is None else "direct head"
+    if p_metal is not None:
+        result["dos_route_gap_mae_eV"] = float(np.abs(dos_gap - true_gap).mean())
+        result["dos_route_metal_accuracy"] = float(np.mean((dos_gap == 0) == true_metal))
+    return result, seconds
+
+
+def baselines(train_crystals, train_y, crystals, true, grid, true_gap, true_metal,
+              shape: bool) -> dict:
+    transform = unit_mean if shape else (lambda y: y)
+    y = transform(train_y)
+    mean = MeanSpectrumBaseline().fit(y).predict(len(crystals))
+    knn = CompositionKNNBaseline().fit(train_crystals, y)
+    k = knn.select_k(crystals, true)
+    knn_pred = knn.predict(crystals)
+    out = {}
+    for label, pred in (("mean_spectrum", mean), ("composition_knn", knn_pred)):
+        gaps = dos_gaps(grid, pred)
+        out[label] = scores(pred, true, gaps, true_gap, gaps == 0, true_metal)
+    out["composition_knn"]["k"] = k
+    rule = np.array([composition_says_metal(c.species) for c in crystals])
+    out["composition_rule"] = {"metal_accuracy": float(np.mean(rule == true_metal))}
+    return out
+
+
+def per_valence(dataset) -> np.ndarray:
+    from crystaldos.elements import valence_electrons
+
+    return np.stack([normalize(r.dos[None], dataset.grid, "valence",
+                               n_valence=float(valence_electrons(r.crystal.numbers)))[0][0]
+                     for r in dataset.records])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--models", nargs="+", default=["pbe-edos", "xtb-edos"])
+    parser.add_argument("--campaign-summary", type=Path, default=Path("data/dft_edos/summary.json"))
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    data = load_jsonl(args.data)
+    train = data.split("train")
+    test = data.split("test")
+    grid = data.grid
+    train_crystals = [r.crystal for r in train.records]
+    train_y = per_valence(train)
+    bundles = {name: load_pretrained(name) for name in args.models}
+    result: dict = {"data": {"path": str(args.data), "train": len(train), "test": len(test)}}
+
+    jarvis = load_jarvis_edos_sample50()
+    crystals = [r.crystal for r in jarvis.records]
+    jarvis_y = jarvis.spectra()
+    true_gap = dos_gaps(grid, jarvis_y)
+    true_metal = true_gap == 0
+    block: dict = {"n": len(crystals), "n_metals": int(true_metal.sum()),
+                   **baselines(train_crystals, train_y, crystals, unit_mean(jarvis_y), grid,
+                               true_gap, true_metal, shape=True)}
+    timing = {}
+    for name, bundle in bundles.items():
+        zero = bundle.card["target"].get("energy_zero") or (
+            "vbm" if name.startswith("xtb") else "fermi")
+        ref = jarvis.aligned_to(zero).spectra()
+        block[name], timing[name] = evaluate(name, bundle, crystals, unit_mean(ref), grid,
+                                             dos_gaps(grid, ref), true_metal, shape=True)
+        block[name]["energy_zero"] = zero
+    result["jarvis50"] = block
+
+    if len(test):
+        test_crystals = [r.crystal for r in test.records]
+        test_y = per_valence(test)
+        gaps = np.array([0.0 if r.meta["is_metal"] else r.meta["band_gap"] for r in test.records])
+        metal = np.array([bool(r.meta["is_metal"]) for r in test.records])
+        block = {"n": len(test), "n_metals": int(metal.sum()),
+                 **baselines(train_crystals, train_y, test_crystals, test_y, grid, gaps, metal,
+                             shape=False)}
+        for name, bundle in bundles.items():
+            if bundle.card["target"].get("dataset") == data.name:
+                block[name], _ = evaluate(name, bundle, test_crystals, test_y, grid, gaps,
+                                          metal, shape=False)
+        result["dft_test"] = block
+    if args.campaign_summary.exists():
+        gpaw = json.loads(args.campaign_summary.read_text())["seconds_per_spectrum_median"]
+        result["seconds_per_structure"] = {**timing, "gpaw_median": gpaw}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
