@@ -1,4 +1,4 @@
-"""Electronic models against DFT nobody here made: the 50 JARVIS spectra, and the DFT set's test split.
+"""Electronic models against DFT nobody here made: JARVIS-50 and the DFT set's test split.
 
 Every figure stands beside the mean training spectrum and the composition-only nearest-neighbour
 regressor fitted on the same DFT training spectra (k chosen on the evaluated spectra, which can
@@ -37,7 +37,7 @@ from crystaldos.evaluation.baselines import (
     composition_says_metal,
 )
 from crystaldos.graphs.crystal_graph import build_graph
-from crystaldos.models.electronic_heads import decode, model_heads, split_outputs
+from crystaldos.models.electronic_heads import decode, split_outputs
 from crystaldos.physics.electronic import band_gap
 from crystaldos.prediction.engine import predict_graphs
 from crystaldos.pretrained import load_pretrained
