@@ -208,12 +208,12 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     if not (np.all(np.isfinite(eps)) and np.isfinite(fermi)):
         raise DFTError(where, "GPAW returned non-finite eigenvalues or Fermi level")
     n_electrons = float(calc.get_number_of_electrons())
-    if eps.shape[2] <= int(np.ceil(n_electrons / (2 if n_s == 1 else 1))):
-        raise DFTError(where, f"only {eps.shape[2]} bands for {n_electrons:g} electrons: no "
-                              "empty band to place the conduction band")
     moment = float(calc.get_magnetic_moment()) if spin else 0.0
     filled = ([n_electrons / 2] if n_s == 1 else
               [(n_electrons + moment) / 2, (n_electrons - moment) / 2])
+    if eps.shape[2] <= int(np.ceil(max(filled) - 1e-6)):
+        raise DFTError(where, f"only {eps.shape[2]} bands for {max(filled):g} electrons in one "
+                              "spin channel: no empty band to place the conduction band")
     edges = band_edges(eps, filled)
     rel = eps - fermi
     # gaussian_dos counts two electrons per level; a spin-resolved level holds one
