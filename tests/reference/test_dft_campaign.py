@@ -52,3 +52,33 @@ def test_order_balances_metals_and_holds_out_test_formulas(shared_datasets: Path
     first = [composition_says_metal(c.species) for _, _, c in order[:10]]
     assert first[0::2] == [True] * 5 and first[1::2] == [False] * 5  # metals alternate
     assert not any(module.NOBLE_GASES & set(c.species) for _, _, c in order)
+
+
+def test_assembled_records_load_as_a_training_set_split_by_formula(tmp_path: Path) -> None:
+    import json
+
+    from crystaldos.datasets.jsonl import load_jsonl
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.spectra.grid import EDOS_300
+
+    module = campaign_module()
+    store = RecordShards(tmp_path / "campaign", prefix="dft_edos")
+    cells = {"nacl-a": ("NaCl", ["Na", "Cl"], 1.1), "nacl-b": ("NaCl", ["Na", "Cl"], 1.2),
+             "cu": ("Cu", ["Cu"], 0.0)}
+    for ident, (formula, species, gap) in cells.items():
+        store.append({"id": ident, "set": "test", "formula": formula,
+                      "lattice": [[0, 2.8, 2.8], [2.8, 0, 2.8], [2.8, 2.8, 0]],
+                      "species": species,
+                      "frac_coords": [[0, 0, 0], [0.5, 0.5, 0.5]][:len(species)],
+                      "gap": gap, "is_metal": gap == 0, "vbm": None, "cbm": None,
+                      "n_valence": 8.0, "grid": EDOS_300.to_dict(), "dos": [0.5] * 300})
+    out = tmp_path / "set.jsonl"
+    module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out))
+    data = load_jsonl(out)
+    assert len(data) == 3 and data.energy_zero == "fermi" and data.normalization == "none"
+    by_id = {r.id: r for r in data.records}
+    assert by_id["nacl-a"].split == by_id["nacl-b"].split == module.formula_split("Na2Cl2")
+    assert by_id["cu"].meta["is_metal"] and by_id["nacl-a"].meta["band_gap"] == 1.1
+    splits = [module.formula_split(f"Na{k}Cl") for k in range(1, 200)]
+    assert 0.05 < splits.count("test") / len(splits) < 0.15  # about 10 % each
+    assert json.loads(out.read_text().splitlines()[0])["split"] in ("train", "val", "test")
