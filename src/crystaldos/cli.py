@@ -461,7 +461,15 @@ def models() -> None:
                        f"spectrum {mean.get('mae', nan):.4f}, composition kNN "
                        f"{base.get('mae', nan):.4f}), R2 {m['r2_mean']:.3f}, "
                        f"{m['n_spectra']} spectra")
-        typer.echo(f"  trained on {card.get('target', {}).get('dataset', '?')}")
+        heads = val.get("heads")
+        if heads:
+            typer.echo(f"  val direct heads: gap MAE {heads['gap_mae_eV']:.2f} eV, metal/gapped "
+                       f"accuracy {heads['metal_accuracy']:.3f} (composition rule "
+                       f"{heads['composition_rule_accuracy']:.3f}), {heads['n']} materials")
+        target = card.get("target", {})
+        zero = {"fermi": ", E = 0 at the Fermi level", "vbm": ", E = 0 at the valence-band top"}
+        typer.echo(f"  trained on {target.get('dataset', '?')}"
+                   f"{zero.get(target.get('energy_zero'), '')}")
         speed = card.get("speed")
         if speed:
             typer.echo(f"  speed {speed['structures_per_s']:g} structures/s end to end with "
