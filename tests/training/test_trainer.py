@@ -142,3 +142,31 @@ def test_xtal2dos_preset_trains_saves_and_predicts(toy_dataset_file: Path,
         train(TrainConfig.from_dict({"dataset": str(toy_dataset_file), "preset": "xtal2dos-tiny",
                                      "output": str(tmp_path / "ae"), "epochs": 1,
                                      "progress": False, "autoencoder": {"latent": 8}}))
+
+
+def test_init_from_copies_the_encoder_and_leaves_the_head(tiny_model_dir: Path,
+                                                          toy_dataset_file: Path) -> None:
+    import torch
+
+    from crystaldos.graphs.crystal_graph import GraphSettings
+    from crystaldos.models.presets import get_preset
+    from crystaldos.models.saving import build_model, load_model
+    from crystaldos.training.config import ConfigError
+    from crystaldos.training.trainer import initialize_encoder, resolve_settings
+
+    config = TrainConfig(dataset=str(toy_dataset_file), preset="tiny")
+    settings, args, _ = resolve_settings(config, 51)
+    model = build_model(get_preset("tiny")["model_class"], {**args, "n_scalars": 2})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = initialize_encoder(model, str(tiny_model_dir), settings)
+    source = load_model(tiny_model_dir).model.state_dict()
+    after = model.state_dict()
+    assert report["tensors_copied"] == len([k for k in source if not k.startswith("head.")])
+    assert torch.equal(after["atom_embedding.0.weight"], source["atom_embedding.0.weight"])
+    assert all(torch.equal(after[k], before[k]) for k in after if k.startswith(("head.",
+                                                                               "scalar_head.")))
+    other = GraphSettings.from_dict({**settings.to_dict(), "cutoff": settings.cutoff + 1})
+    with pytest.raises(ConfigError, match="graph settings differ"):
+        initialize_encoder(model, str(tiny_model_dir), other)
+    with pytest.raises(ConfigError, match="not a bundled model"):
+        initialize_encoder(model, "no-such-model", settings)

@@ -130,6 +130,33 @@ def _head_targets(config: TrainConfig, dataset: DOSDataset) -> dict[str, np.ndar
     return {r.id: head_targets(r.meta) for r in dataset.with_spectra()}
 
 
+def initialize_encoder(model: torch.nn.Module, source: str,
+                       graph_settings: GraphSettings) -> dict[str, Any]:
+    """Copy the weights of ``source`` (a model name or directory) into ``model`` wherever a
+    tensor has the same name and shape, output heads excluded (an autoencoder-latent model's
+    network counts by its ``gnn.`` names). Returns what was copied, for the card."""
+    from crystaldos.models.saving import ModelLoadError
+    from crystaldos.pretrained import load_pretrained
+
+    try:
+        bundle = load_pretrained(source)
+    except ModelLoadError as err:
+        raise ConfigError(f"init_from {source!r}: {err}") from None
+    if bundle.graph_settings != graph_settings:
+        raise ConfigError(f"init_from {source!r}: its graph settings differ from this "
+                          "model's, so its weights would read other inputs")
+    own = model.state_dict()
+    theirs = {name.removeprefix("gnn."): tensor
+              for name, tensor in bundle.model.state_dict().items()}
+    copied = {name: tensor for name, tensor in theirs.items()
+              if name in own and own[name].shape == tensor.shape
+              and not name.startswith(("head.", "scalar_head."))}
+    if not copied:
+        raise ConfigError(f"init_from {source!r}: no weight of that model fits this one")
+    model.load_state_dict(copied, strict=False)
+    return {"source": bundle.name, "tensors_copied": len(copied), "tensors": len(own)}
+
+
 def _thermal_loss(config: TrainConfig, grid: Grid) -> Any:
     """The Cv/S loss term of ``config`` on ``grid`` (None when its weight is 0)."""
     if config.thermal_weight == 0:
@@ -203,6 +230,8 @@ def train(config: TrainConfig) -> Path:
         model = build_model(model_class, init_args)
         model.autoencoder.load_state_dict(ae.state_dict())  # stays frozen
 
+    transfer = None if config.init_from is None else \
+        initialize_encoder(model, config.init_from, graph_settings)
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
                             epochs=config.epochs, thermal=_thermal_loss(config, grid),
@@ -219,12 +248,15 @@ def train(config: TrainConfig) -> Path:
         validation["heads"] = evaluate_heads(model, graphs, dataset, heads, grid.count)
     if ae_report is not None:
         validation["autoencoder"] = ae_report
+    record = _training_record(config, hp, graphs, failures, fit, start_time)
+    if transfer is not None:
+        record["init_from"] = transfer
     card = make_card(
         model_class, init_args, graph_settings, grid, normalization,
         name=config.name or out.name, aliases=list(config.aliases),
         target={"kind": grid.kind, "dataset": dataset.name, "source": dataset.source,
                 **({"energy_zero": dataset.energy_zero} if dataset.energy_zero else {})},
-        training=_training_record(config, hp, graphs, failures, fit, start_time),
+        training=record,
         validation=validation,
         domain=training_domain(r.crystal for r in dataset.select(splits["train"]).records))
     save_splits(splits, out / "splits.json", dataset=dataset.name)
