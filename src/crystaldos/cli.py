@@ -137,6 +137,8 @@ def train(
     num_threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume from a Lightning checkpoint.")]
     = None,
+    init_from: Annotated[str | None, typer.Option(help="Start the encoder from this model's "
+                                                  "weights (name or directory).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a spectral model; writes weights, model card, logs and checkpoints to OUTPUT."""
@@ -147,7 +149,7 @@ def train(
              "loss": loss, "lr": lr, "batch_size": batch_size, "scheduler": scheduler,
              "patience": patience, "seed": seed, "max_train": max_train,
              "accelerator": accelerator, "strategy": strategy, "num_threads": num_threads,
-             "resume": resume}
+             "resume": resume, "init_from": init_from}
     if devices is not None:
         flags["devices"] = int(devices) if devices.isdigit() else devices
     if config is not None:
