@@ -13,6 +13,9 @@ only flatter it); metallicity also beside the rule "every element is a metal => 
   VBM-aligned spectra (xtb-edos) are scored on the JARVIS spectra moved to the VBM.
 * The DFT set's own test split (``scripts/make_dft_edos.py --assemble``): DOS MAE in states/eV
   per valence electron, gap MAE against the DFT eigenvalue gap, metal/gapped accuracy.
+* The 15 known crystals of ``benchmarks/dft_reference_check.py`` at experimental lattice
+  constants: gaps against the plane-wave PBE literature value, metal/gapped class and the
+  Spearman rank correlation of the gaps; whether each formula is in the training set is listed.
 * Time per structure: the model (featurization included, one core) against the campaign's
   median GPAW seconds.
 
@@ -119,6 +122,46 @@ def baselines(train_crystals, train_y, crystals, true, grid, true_gap, true_meta
     return out
 
 
+def known_crystals(bundles: dict, train_formulas: set[str]) -> dict:
+    """Direct-head (or DOS) gaps of the check crystals beside plane-wave PBE."""
+    import importlib.util
+
+    from ase.build import bulk
+    from scipy.stats import spearmanr
+
+    from crystaldos.structures.readers import from_ase
+
+    path = Path(__file__).with_name("dft_reference_check.py")
+    spec = importlib.util.spec_from_file_location("dft_reference_check", path)
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    names = list(check.CRYSTALS)
+    crystals = [from_ase(bulk(**check.CRYSTALS[n][0]), id=n) for n in names]
+    pbe = np.array([check.CRYSTALS[n][2] for n in names], dtype=float)
+    out: dict = {"crystals": names, "pbe_gap_eV": pbe.tolist(),
+                 "in_training": [reduced_formula(c) in train_formulas for c in crystals]}
+    for name, bundle in bundles.items():
+        dos, gap, p_metal, _ = model_outputs(bundle, crystals)
+        if gap is None:
+            gap = dos_gaps(bundle.grid, dos)
+            metal = gap == 0
+        else:
+            metal = p_metal > 0.5
+        out[name] = {"gap_eV": np.round(gap, 3).tolist(),
+                     "gap_mae_eV": float(np.abs(gap - pbe).mean()),
+                     "class_accuracy": float(np.mean(metal == (pbe == 0))),
+                     "gap_spearman": float(spearmanr(gap, pbe).statistic)}
+    rule = np.array([composition_says_metal(c.species) for c in crystals])
+    out["composition_rule"] = {"class_accuracy": float(np.mean(rule == (pbe == 0)))}
+    return out
+
+
+def reduced_formula(crystal) -> str:
+    from pymatgen.core import Composition
+
+    return Composition(crystal.formula).reduced_formula
+
+
 def per_valence(dataset) -> np.ndarray:
     from crystaldos.elements import valence_electrons
 
@@ -175,6 +218,8 @@ def main() -> None:
                 block[name], _ = evaluate(name, bundle, test_crystals, test_y, grid, gaps,
                                           metal, shape=False)
         result["dft_test"] = block
+    result["known_crystals"] = known_crystals(
+        bundles, {reduced_formula(r.crystal) for r in data.records if r.split != "test"})
     if args.campaign_summary.exists():
         gpaw = json.loads(args.campaign_summary.read_text())["seconds_per_spectrum_median"]
         result["seconds_per_structure"] = {**timing, "gpaw_median": gpaw}
