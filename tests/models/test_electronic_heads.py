@@ -108,3 +108,11 @@ def test_heads_need_an_electronic_set_with_labels(electronic_set: Path, toy_data
     with pytest.raises(ConfigError, match="1 records have no band_gap and is_metal"):
         train(TrainConfig(dataset=str(unlabelled), output=str(tmp_path / "q"), preset="tiny",
                           epochs=1, progress=False, electronic_heads=1.0))
+
+
+def test_composition_features_carry_the_metal_rule() -> None:
+    from crystaldos.models.alignn import metal_elements
+
+    flags = metal_elements()
+    assert flags[[3, 11, 26, 29]].tolist() == [1.0, 1.0, 1.0, 1.0]  # Li Na Fe Cu
+    assert flags[[1, 8, 14, 32, 33, 52]].tolist() == [0.0] * 6  # H O and metalloids Si Ge As Te

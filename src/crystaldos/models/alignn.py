@@ -26,6 +26,16 @@ def mean_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tens
     return total / count[:, None]
 
 
+def metal_elements() -> torch.Tensor:
+    """(Z_max + 1,) 1.0 where pymatgen's ``Element.is_metal`` holds, indexed by atomic number."""
+    from pymatgen.core import Element
+
+    from crystaldos.elements import max_atomic_number
+
+    flags = [0.0] + [float(Element.from_Z(z).is_metal) for z in range(1, max_atomic_number() + 1)]
+    return torch.tensor(flags)
+
+
 def max_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
     """Largest value of each node feature (N, D) per graph -> (B, D)."""
     index = batch[:, None].expand_as(h)
@@ -56,8 +66,11 @@ class ALIGNNDOS(nn.Module):
             the spectrum (output (B, n_out + n_scalars)); see
             :mod:`crystaldos.models.electronic_heads` for the gap and metal heads.
         composition_features: both heads also read the mean and the maximum of the input atom
-            features over the cell: the composition-weighted element properties, and which
-            kinds of element are present at all (a halogen, a non-metal...).
+            features over the cell (the composition-weighted element properties, and which
+            kinds of element are present at all: a halogen, a non-metal...) and the composition
+            rule for metals (1 when every element is a metal, see
+            :func:`crystaldos.evaluation.baselines.composition_says_metal`), so a metallicity
+            head starts from the rule and learns its exceptions.
     """
 
     def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
@@ -89,7 +102,9 @@ class ALIGNNDOS(nn.Module):
                                         for k in range(gcn_layers))
         head: list[nn.Module] = []
         self.composition_features = composition_features
-        width = hidden + (2 * atom_features if composition_features else 0)
+        width = hidden + (2 * atom_features + 1 if composition_features else 0)
+        if composition_features:
+            self.register_buffer("metal_element", metal_elements(), persistent=False)
         pooled_width = width
         for size in head_hidden:
             head += [nn.Linear(width, size), nn.SiLU()]
@@ -121,8 +136,10 @@ class ALIGNNDOS(nn.Module):
         batch, n_graphs = graph_index(data, h.shape[0], h.device)
         pooled = mean_pool(h, batch, n_graphs)
         if self.composition_features:
+            metal = self.metal_element[data.z].to(pooled.dtype)[:, None]
+            all_metal = -max_pool(-metal, batch, n_graphs)
             pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs),
-                                max_pool(data.x, batch, n_graphs)], dim=-1)
+                                max_pool(data.x, batch, n_graphs), all_metal], dim=-1)
         dos = ACTIVATION_FUNCTIONS[self.output_activation](self.head(pooled))
         if self.scalar_head is None:
             return dos
