@@ -30,6 +30,7 @@ def main() -> None:
     from crystaldos.prediction.pipeline import PredictionPipeline
     from crystaldos.prediction.schema import Failure
     from crystaldos.safe_io import atomic_write_text
+    from crystaldos.training.trainer import _targets
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("members", nargs="+", type=Path)
@@ -51,22 +52,44 @@ def main() -> None:
     dataset = load_dataset(dataset_name).with_structures().with_spectra()
     train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records
     bundle = load_model(path)
+    targets = _targets(dataset, bundle.normalization)  # the members' training normalization
     rows = list(PredictionPipeline(bundle, normalization=bundle.normalization)
                 .run([r.crystal for r in val]))
     if any(isinstance(r, Failure) for r in rows):
         sys.exit("error: a validation structure failed")
     metrics, _ = compare_with_baselines(np.stack([r.dos for r in rows]),
-                                        np.stack([r.dos for r in val]), dataset.grid,
+                                        np.stack([targets[r.id] for r in val]), dataset.grid,
                                         [r.crystal for r in train],
-                                        np.stack([r.dos for r in train]),
+                                        np.stack([targets[r.id] for r in train]),
                                         [r.crystal for r in val])
     card = json.loads((path / CARD_FILE).read_text())
     card["validation"] = {"split": "val", **metrics}
+    if "metal_probability" in rows[0].values:
+        card["validation"]["heads"] = head_metrics(rows, val)
     atomic_write_text(path / CARD_FILE, json.dumps(card, indent=1) + "\n")
     m = metrics["model"]
     print(f"{args.name}: {len(args.members)} members, val MAE {m['mae']:.4f} (mean spectrum "
           f"{metrics['mean_spectrum']['mae']:.4f}, composition kNN "
           f"{metrics['composition_knn']['mae']:.4f}), W1 {m['wasserstein']:.2f}")
+
+
+def head_metrics(rows: list, val: list) -> dict:
+    """Validation of the ensemble's mean direct gap and metal probability (as the trainer's
+    ``evaluate_heads`` does for one model), beside the composition rule."""
+    from crystaldos.evaluation.baselines import composition_says_metal
+    from crystaldos.models.electronic_heads import head_targets
+
+    true = np.stack([head_targets(r.meta) for r in val])
+    gap = np.array([row.values["band_gap_direct_eV"] for row in rows])
+    metal_pred = np.array([row.values["metal_probability"] > 0.5 for row in rows])
+    metal = true[:, 1] > 0.5
+    rule = np.array([composition_says_metal(r.crystal.species) for r in val])
+    return {"split": "val", "n": len(val), "n_metals": int(metal.sum()),
+            "gap_mae_eV": float(np.mean(np.abs(gap - true[:, 0]))),
+            "gap_mae_gapped_eV": float(np.mean(np.abs(gap - true[:, 0])[~metal]))
+            if (~metal).any() else None,
+            "metal_accuracy": float(np.mean(metal_pred == metal)),
+            "composition_rule_accuracy": float(np.mean(rule == metal))}
 
 
 if __name__ == "__main__":
