@@ -43,6 +43,12 @@ ELECTRONIC_SHOWN = {
     "ood_score": ("out-of-domain score (composition; 0 = seen, ~1 = typical new)", ""),
 }
 
+#: shown first for electronic models with direct heads (crystaldos.models.electronic_heads)
+HEADS_SHOWN = {
+    "band_gap_direct_eV": ("band gap (direct head)", "eV"),
+    "metal_probability": ("probability of a metal (direct head)", ""),
+}
+
 
 @dataclass
 class ModelEntry:
@@ -164,6 +170,8 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
         grid = row.spectrum.grid
         x = grid.converted("cm^-1").points if grid.kind == PHONON else grid.points
         shown = PHONON_SHOWN if entry.kind == PHONON else ELECTRONIC_SHOWN
+        if "metal_probability" in row.values:
+            shown = {**HEADS_SHOWN, **shown}
         item.update({
             "unit": "cm^-1" if grid.kind == PHONON else grid.unit,
             "x": np.round(x, 5).tolist(), "dos": np.round(row.dos, 6).tolist(),
