@@ -28,6 +28,9 @@ def test_decode_is_softplus_and_sigmoid() -> None:
     members = head_values(np.array([[10.0, 10.0], [12.0, -10.0]]))  # two ensemble members
     assert members["band_gap_direct_eV"] == pytest.approx(11.0, abs=1e-3)
     assert members["metal_probability"] == pytest.approx(0.5, abs=1e-3)
+    assert members["metal_probability_std"] == pytest.approx(0.5, abs=1e-3)
+    assert members["band_gap_direct_eV_std"] == pytest.approx(1.0, abs=1e-3)
+    assert "metal_probability_std" not in head_values(np.array([0.0, 0.0]))
 
 
 def test_split_outputs_keeps_a_plain_spectrum_whole() -> None:

@@ -30,11 +30,18 @@ def model_heads(model: nn.Module) -> int:
 
 
 def head_values(raw: np.ndarray) -> dict[str, float]:
-    """The :data:`HEAD_COLUMNS` of one structure from raw heads (2,) or members' (M, 2) (the
-    mean gap and the mean probability of the members)."""
+    """The :data:`HEAD_COLUMNS` of one structure from raw heads (2,), or from an ensemble's
+    members (M, 2): the members' mean gap and mean probability, with their standard deviations
+    across members as ``<column>_std`` (uncalibrated)."""
     gap, probability = decode(raw)
-    return {"band_gap_direct_eV": float(np.mean(gap)),
-            "metal_probability": float(np.mean(probability))}
+    values = {"band_gap_direct_eV": float(np.mean(gap)),
+              "metal_probability": float(np.mean(probability))}
+    if np.ndim(raw) == 2:
+        from crystaldos.prediction.schema import std_column
+
+        values[std_column("band_gap_direct_eV")] = float(np.std(gap))
+        values[std_column("metal_probability")] = float(np.std(probability))
+    return values
 
 
 def split_outputs(values: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray | None]:
