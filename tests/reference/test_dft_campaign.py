@@ -39,9 +39,7 @@ def test_a_record_holds_edges_dos_and_windowed_eigenvalues() -> None:
     assert inside.any(axis=(0, 1)).all()  # every kept band reaches into -6..11 eV
 
 
-def test_order_balances_metals_and_holds_out_test_formulas(shared_datasets: Path) -> None:
-    from crystaldos.evaluation.baselines import composition_says_metal
-
+def test_order_is_by_size_then_mixed_and_holds_out_test_formulas(shared_datasets: Path) -> None:
     module = campaign_module()
     args = argparse.Namespace(shared=shared_datasets, phonondb=Path("no-such-folder"),
                               max_atoms=4)
@@ -49,8 +47,13 @@ def test_order_balances_metals_and_holds_out_test_formulas(shared_datasets: Path
     held = module.held_out_formulas(shared_datasets)
     assert order and not {module.reduced(c.formula) for _, _, c in order} & held
     assert all(c.n_atoms <= 4 for _, _, c in order)
-    first = [composition_says_metal(c.species) for _, _, c in order[:10]]
-    assert first[0::2] == [True] * 5 and first[1::2] == [False] * 5  # metals alternate
+    sizes = [c.n_atoms for _, _, c in order]
+    assert sizes == sorted(sizes)
+    pairs = [c for _, _, c in order if c.n_atoms == 2]
+    ids = [ident for ident, _, c in order if c.n_atoms == 2]
+    assert ids != sorted(ids) and len({s for _, s, _ in order[:40]}) > 1  # sets mixed
+    assert [i for i, _, _ in module.campaign_order(args)] == [i for i, _, _ in order]  # fixed
+    assert len(pairs) > 10
     assert not any(module.NOBLE_GASES & set(c.species) for _, _, c in order)
 
 
