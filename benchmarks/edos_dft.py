@@ -79,9 +79,13 @@ def model_outputs(bundle, crystals) -> tuple[np.ndarray, np.ndarray | None, np.n
     raw = predict_graphs(bundle.model, graphs).astype(np.float64)
     seconds = (time.perf_counter() - start) / len(crystals)
     dos, heads = split_outputs(raw, bundle.grid.count)
+    if raw.ndim == 3:  # an ensemble: (n, members, outputs); the members' mean
+        dos = dos.mean(axis=1)
     if heads is None:
         return dos, None, None, seconds
     gap, p_metal = decode(heads)
+    if raw.ndim == 3:
+        gap, p_metal = gap.mean(axis=1), p_metal.mean(axis=1)
     return dos, gap, p_metal, seconds
 
 

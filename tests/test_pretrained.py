@@ -73,3 +73,20 @@ def test_xtb_edos_gives_band_gaps_from_the_command_line(tmp_path: Path) -> None:
     values = dict(zip(header.split(","), row.split(","), strict=True))
     assert float(values["band_gap_eV"]) > 1.0  # NaCl: a wide-gap insulator
     assert values["electronic_class"] in ("semiconductor", "insulator")
+
+
+def test_pbe_edos_gives_direct_gaps_and_metal_probabilities(tmp_path: Path) -> None:
+    cif = tmp_path / "NaCl.cif"
+    rocksalt().to_ase().write(cif)
+    pred = tmp_path / "pred.jsonl"
+    result = runner.invoke(app, ["predict", "--model", "pbe-edos", str(cif), "-o", str(pred),
+                                 "-q"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads(pred.read_text())
+    assert len(rec["dos"]) == 300 and rec["grid"]["unit"] == "eV"
+    assert 0.0 <= rec["metal_probability"] <= 1.0 and rec["metal_probability_std"] >= 0.0
+    assert rec["band_gap_direct_eV"] >= 0.0
+    card = json.loads((resolve_model("pbe-edos") / "card.json").read_text())
+    heads = card["validation"]["heads"]
+    assert heads["metal_accuracy"] > heads["composition_rule_accuracy"]
+    assert card["target"]["energy_zero"] == "fermi" and "caveat" in card
