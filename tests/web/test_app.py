@@ -168,3 +168,16 @@ def test_cli_serve_passes_its_options(monkeypatch, tmp_path: Path) -> None:
     assert "http://127.0.0.1:8123/" in result.output
     assert seen == {"run_dir": tmp_path, "models": ["phdos"], "host": "127.0.0.1",
                     "port": 8123, "device": "cpu", "max_upload_mb": 20.0}
+
+
+def test_electronic_model_with_heads_shows_gap_and_metal_probability(
+        tmp_path: Path) -> None:
+    client = TestClient(create_app(tmp_path, ["pbe-edos"]))
+    r = client.post("/api/structure", files={"file": ("NaCl.cif", cif_bytes(rocksalt()))})
+    assert r.status_code == 200, r.text
+    (model,) = r.json()["models"]
+    shown = model["properties"]
+    assert list(shown)[:2] == ["band_gap_direct_eV", "metal_probability"]
+    assert 0.0 <= shown["metal_probability"]["value"] <= 1.0
+    assert shown["metal_probability"]["std"] >= 0.0  # the ensemble's member spread
+    assert "dos_std" in model and "caveat" in model
