@@ -41,10 +41,11 @@ from crystaldos.evaluation.baselines import (
 )
 from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.models.electronic_heads import decode, split_outputs
+from crystaldos.physics.cell import CellInfo
 from crystaldos.physics.electronic import band_gap
 from crystaldos.prediction.engine import predict_graphs
 from crystaldos.pretrained import load_pretrained
-from crystaldos.spectra.normalize import normalize
+from crystaldos.training.trainer import dataset_targets
 
 
 def unit_mean(spectra: np.ndarray) -> np.ndarray:
@@ -161,17 +162,13 @@ def known_crystals(bundles: dict, train_formulas: set[str]) -> dict:
 
 
 def reduced_formula(crystal) -> str:
-    from pymatgen.core import Composition
-
-    return Composition(crystal.formula).reduced_formula
+    return CellInfo.from_crystal(crystal).reduced_formula
 
 
 def per_valence(dataset) -> np.ndarray:
-    from crystaldos.elements import valence_electrons
-
-    return np.stack([normalize(r.dos[None], dataset.grid, "valence",
-                               n_valence=float(valence_electrons(r.crystal.numbers)))[0][0]
-                     for r in dataset.records])
+    """(n, count) spectra per valence electron, converted as training converts them."""
+    targets = dataset_targets(dataset, "valence")
+    return np.stack([targets[r.id] for r in dataset.records]).astype(np.float64)
 
 
 def main() -> None:

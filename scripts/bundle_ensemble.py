@@ -30,7 +30,7 @@ def main() -> None:
     from crystaldos.prediction.pipeline import PredictionPipeline
     from crystaldos.prediction.schema import Failure
     from crystaldos.safe_io import atomic_write_text
-    from crystaldos.training.trainer import _targets
+    from crystaldos.training.trainer import dataset_targets
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("members", nargs="+", type=Path)
@@ -52,7 +52,7 @@ def main() -> None:
     dataset = load_dataset(dataset_name).with_structures().with_spectra()
     train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records
     bundle = load_model(path)
-    targets = _targets(dataset, bundle.normalization)  # the members' training normalization
+    targets = dataset_targets(dataset, bundle.normalization)  # the members' training normalization
     rows = list(PredictionPipeline(bundle, normalization=bundle.normalization)
                 .run([r.crystal for r in val]))
     if any(isinstance(r, Failure) for r in rows):
@@ -74,22 +74,14 @@ def main() -> None:
 
 
 def head_metrics(rows: list, val: list) -> dict:
-    """Validation of the ensemble's mean direct gap and metal probability (as the trainer's
-    ``evaluate_heads`` does for one model), beside the composition rule."""
-    from crystaldos.evaluation.baselines import composition_says_metal
-    from crystaldos.models.electronic_heads import head_targets
+    """Validation of the ensemble's mean direct gap and metal probability, scored as the
+    trainer scores one model's heads."""
+    from crystaldos.models.electronic_heads import head_scores, head_targets
 
-    true = np.stack([head_targets(r.meta) for r in val])
-    gap = np.array([row.values["band_gap_direct_eV"] for row in rows])
-    metal_pred = np.array([row.values["metal_probability"] > 0.5 for row in rows])
-    metal = true[:, 1] > 0.5
-    rule = np.array([composition_says_metal(r.crystal.species) for r in val])
-    return {"split": "val", "n": len(val), "n_metals": int(metal.sum()),
-            "gap_mae_eV": float(np.mean(np.abs(gap - true[:, 0]))),
-            "gap_mae_gapped_eV": float(np.mean(np.abs(gap - true[:, 0])[~metal]))
-            if (~metal).any() else None,
-            "metal_accuracy": float(np.mean(metal_pred == metal)),
-            "composition_rule_accuracy": float(np.mean(rule == metal))}
+    return {"split": "val", **head_scores(
+        np.array([row.values["band_gap_direct_eV"] for row in rows]),
+        np.array([row.values["metal_probability"] for row in rows]),
+        np.stack([head_targets(r.meta) for r in val]), [r.crystal.species for r in val])}
 
 
 if __name__ == "__main__":

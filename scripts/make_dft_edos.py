@@ -17,7 +17,8 @@ record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.refer
 
     OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2
     python scripts/make_dft_edos.py --out data/dft_edos --summary
-    python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl
+    python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl \
+        [--limit 268]
 
 A record holds the structure, the settings, E_F-relative band edges, gap, metallicity, magnetic
 moment, PAW valence electrons, the DOS on edos300 (states/eV per cell, both spins, 0.1 eV
@@ -206,13 +207,14 @@ def formula_split(formula: str) -> str:
 def assemble(args: argparse.Namespace) -> None:
     """The campaign's records as a JSON-lines training set (crystaldos.datasets.jsonl): the DOS
     in states/eV per cell (normalization ``none``) with E = 0 at E_F, the split of
-    :func:`formula_split`, and meta band_gap, is_metal, vbm, cbm, n_valence_paw."""
+    :func:`formula_split`, and meta band_gap, is_metal, vbm, cbm, n_valence_paw. With
+    ``--limit N`` only the first N records (the set a model was trained on, as the set grows)."""
     from crystaldos.reference.shards import RecordShards
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     lines = []
-    for r in store.records():
+    for r in list(store.records())[:args.limit]:  # --limit: the first N, as computed
         lines.append(json.dumps({
             "id": r["id"], "lattice": r["lattice"], "species": r["species"],
             "frac_coords": r["frac_coords"], "dos": r["dos"], "grid": r["grid"],

@@ -76,7 +76,8 @@ def test_assembled_records_load_as_a_training_set_split_by_formula(tmp_path: Pat
                       "gap": gap, "is_metal": gap == 0, "vbm": None, "cbm": None,
                       "n_valence": 8.0, "grid": EDOS_300.to_dict(), "dos": [0.5] * 300})
     out = tmp_path / "set.jsonl"
-    module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out))
+    module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out,
+                                       limit=None))
     data = load_jsonl(out)
     assert len(data) == 3 and data.energy_zero == "fermi" and data.normalization == "none"
     by_id = {r.id: r for r in data.records}

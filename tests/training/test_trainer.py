@@ -83,12 +83,12 @@ def test_bad_configs_are_named(tmp_path: Path) -> None:
 
 def test_requested_normalization_converts_the_file_values(toy_dataset_file: Path) -> None:
     from crystaldos.datasets.jsonl import load_jsonl
-    from crystaldos.training.trainer import _targets, load_training_dataset
+    from crystaldos.training.trainer import dataset_targets, load_training_dataset
 
     dataset = load_training_dataset(TrainConfig(dataset=str(toy_dataset_file),
                                                 normalization="area"))
     assert dataset.normalization == "max"  # what the file declares, not what training wants
-    targets = _targets(dataset, "area")
+    targets = dataset_targets(dataset, "area")
     step = dataset.grid.step
     assert all(abs(v.sum() * step - 1) < 1e-4 for v in targets.values())
     assert load_jsonl(toy_dataset_file).normalization == "max"
@@ -101,13 +101,14 @@ def test_per_cell_spectra_convert_to_per_valence_electron() -> None:
 
     from crystaldos.datasets.base import DOSDataset, DOSRecord
     from crystaldos.spectra.grid import EDOS_300
-    from crystaldos.training.trainer import _targets
+    from crystaldos.training.trainer import dataset_targets
     from tests.conftest import rocksalt
 
     crystal = rocksalt()  # Na4Cl4: 32 valence electrons
     dos = np.full(EDOS_300.count, 3.2)
     dataset = DOSDataset("cells", EDOS_300, "none", [DOSRecord("nacl", crystal, dos, "train")])
-    assert _targets(dataset, "valence")["nacl"] == pytest.approx(np.full(EDOS_300.count, 0.1))
+    targets = dataset_targets(dataset, "valence")
+    assert targets["nacl"] == pytest.approx(np.full(EDOS_300.count, 0.1))
 
 
 def test_paper_preset_sets_its_target_normalization() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import torch
@@ -26,14 +27,19 @@ def mean_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tens
     return total / count[:, None]
 
 
-def metal_elements() -> torch.Tensor:
-    """(Z_max + 1,) 1.0 where pymatgen's ``Element.is_metal`` holds, indexed by atomic number."""
+@cache
+def _metal_flags() -> tuple[float, ...]:
     from pymatgen.core import Element
 
     from crystaldos.elements import max_atomic_number
 
-    flags = [0.0] + [float(Element.from_Z(z).is_metal) for z in range(1, max_atomic_number() + 1)]
-    return torch.tensor(flags)
+    return (0.0, *(float(Element.from_Z(z).is_metal) for z in range(1, max_atomic_number() + 1)))
+
+
+def metal_elements() -> torch.Tensor:
+    """(Z_max + 1,) 1.0 where pymatgen's ``Element.is_metal`` holds, indexed by atomic number
+    (the table is built once per process; each call gives a new tensor)."""
+    return torch.tensor(_metal_flags())
 
 
 def max_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:

@@ -17,8 +17,6 @@ from torch.nn import functional
 #: the scalar outputs, in order, and the record ``meta`` keys their targets come from
 HEAD_NAMES = ("band_gap", "is_metal")
 N_HEADS = len(HEAD_NAMES)
-
-
 #: row columns of the heads' predictions (prediction.pipeline), name -> type
 HEAD_COLUMNS = {"band_gap_direct_eV": "float", "metal_probability": "float"}
 
@@ -63,6 +61,23 @@ def head_targets(meta: dict) -> np.ndarray:
     """(2,) float32 targets [gap eV, 1 if metal] from a record's ``meta`` (gap 0 for metals)."""
     metal = bool(meta["is_metal"])
     return np.array([0.0 if metal else float(meta["band_gap"]), float(metal)], dtype=np.float32)
+
+
+def head_scores(gap: np.ndarray, probability: np.ndarray, true: np.ndarray,
+                species: list) -> dict:
+    """Gap MAE (eV; all materials and gapped only) and metal/gapped accuracy at probability 0.5
+    of predicted gaps and metal probabilities (n,) against targets (n, 2) of
+    :func:`head_targets`, beside the composition rule on the ``species`` of each material."""
+    from crystaldos.evaluation.baselines import composition_says_metal
+
+    metal = true[:, 1] > 0.5
+    error = np.abs(gap - true[:, 0])
+    rule = np.array([composition_says_metal(s) for s in species])
+    return {"n": len(true), "n_metals": int(metal.sum()),
+            "gap_mae_eV": float(error.mean()),
+            "gap_mae_gapped_eV": float(error[~metal].mean()) if (~metal).any() else None,
+            "metal_accuracy": float(np.mean((probability > 0.5) == metal)),
+            "composition_rule_accuracy": float(np.mean(rule == metal))}
 
 
 class ElectronicHeadLoss(nn.Module):

@@ -93,8 +93,7 @@ class PredictionPipeline:
         if self.ensemble:
             from crystaldos.prediction.uncertainty import uncertainty_columns
 
-            extra.update(uncertainty_columns({**(HEAD_COLUMNS if self.heads else {}),
-                                              **self.property_columns}))
+            extra.update(uncertainty_columns(extra))
             calibration = bundle.card.get("uncertainty", {})
             self.dos_scale = float(calibration.get("dos_scale", 1.0))
             self.property_scales = dict(calibration.get("property_scale", {}))

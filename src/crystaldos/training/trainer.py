@@ -29,7 +29,15 @@ from crystaldos.evaluation.baselines import compare_with_baselines
 from crystaldos.evaluation.xtal2dos_protocol import xtal2dos_metrics
 from crystaldos.graphs.crystal_graph import GraphSettings
 from crystaldos.models.domain import training_domain
-from crystaldos.models.electronic_heads import ElectronicHeadLoss
+from crystaldos.models.electronic_heads import (
+    HEAD_NAMES,
+    N_HEADS,
+    ElectronicHeadLoss,
+    decode,
+    head_scores,
+    head_targets,
+    split_outputs,
+)
 from crystaldos.models.presets import get_preset
 from crystaldos.models.saving import build_model, make_card, save_model
 from crystaldos.prediction.engine import predict_graphs
@@ -49,7 +57,7 @@ log = logging.getLogger(__name__)
 def load_training_dataset(config: TrainConfig) -> DOSDataset:
     """The data set named by ``config.dataset`` (a shared-data name or a path); the files
     declare their own normalization, config.normalization is the training target that
-    ``_targets`` converts to."""
+    ``dataset_targets`` converts to."""
     from crystaldos.datasets.named import load_dataset
 
     grid = grid_preset(config.grid) if config.grid else None
@@ -80,7 +88,7 @@ def _split_ids(dataset: DOSDataset, config: TrainConfig) -> dict[str, list[str]]
     return {"train": train, "val": val}
 
 
-def _targets(dataset: DOSDataset, normalization: str) -> dict[str, np.ndarray]:
+def dataset_targets(dataset: DOSDataset, normalization: str) -> dict[str, np.ndarray]:
     """Spectra of every record in the requested normalization."""
     out = {}
     for rec in dataset.with_spectra():
@@ -116,8 +124,6 @@ def _head_targets(config: TrainConfig, dataset: DOSDataset) -> dict[str, np.ndar
     """Gap and metal targets of every record (None when ``electronic_heads`` is 0)."""
     if config.electronic_heads == 0:
         return None
-    from crystaldos.models.electronic_heads import HEAD_NAMES, head_targets
-
     if config.electronic_heads < 0:
         raise ConfigError(f"electronic_heads must be >= 0, got {config.electronic_heads}")
     if dataset.grid.kind != "electronic":
@@ -185,12 +191,10 @@ def train(config: TrainConfig) -> Path:
                      or dataset.normalization)
     grid = dataset.grid
     splits = _split_ids(dataset, config)
-    targets = _targets(dataset, normalization)
+    targets = dataset_targets(dataset, normalization)
     graph_settings, model_args, hp = resolve_settings(config, grid.count)
     heads = _head_targets(config, dataset)
     if heads is not None:
-        from crystaldos.models.electronic_heads import N_HEADS
-
         model_args["n_scalars"] = N_HEADS
 
     failures: list[dict[str, str]] = []
@@ -353,7 +357,7 @@ def train_joint(config: TrainConfig) -> Path:
     failures: list[dict[str, str]] = []
     for part in parts:
         splits = _split_ids(part.dataset, config)
-        targets = _targets(part.dataset, part.normalization)
+        targets = dataset_targets(part.dataset, part.normalization)
         mine = {}
         for split in ("train", "val"):
             built = graphs_with_targets(
@@ -421,7 +425,7 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
     fitted on the training graphs' materials."""
     ids = [g.id for g in graphs[part]]
     true = np.stack([targets[i] for i in ids])
-    pred = predict_graphs(model, graphs[part])[:, :grid.count]
+    pred, _ = split_outputs(predict_graphs(model, graphs[part]), grid.count)
     train_ids = [g.id for g in graphs["train"]]
     train_y = np.stack([targets[i] for i in train_ids])
     crystals = {r.id: r.crystal for r in dataset.select(train_ids + ids).records}
@@ -433,21 +437,10 @@ def evaluate_split(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset
 
 def evaluate_heads(model: torch.nn.Module, graphs: dict[str, list[Any]], dataset: DOSDataset,
                    heads: dict[str, np.ndarray], n_out: int, part: str = "val") -> dict[str, Any]:
-    """Gap MAE (eV, all materials and gapped only) and metal/gapped accuracy of the direct
-    heads on a split, beside the composition rule (every element a metal => metal)."""
-    from crystaldos.evaluation.baselines import composition_says_metal
-    from crystaldos.models.electronic_heads import decode, split_outputs
-
+    """Scores of the direct heads on a split (:func:`head_scores`), beside the composition
+    rule."""
     ids = [g.id for g in graphs[part]]
-    true = np.stack([heads[i] for i in ids])
     _, raw = split_outputs(predict_graphs(model, graphs[part]), n_out)
-    gap, p_metal = decode(raw)
-    metal = true[:, 1] > 0.5
-    rule = np.array([composition_says_metal(r.crystal.species)
-                     for r in dataset.select(ids).records])
-    return {"split": part, "n": len(ids), "n_metals": int(metal.sum()),
-            "gap_mae_eV": float(np.mean(np.abs(gap - true[:, 0]))),
-            "gap_mae_gapped_eV": float(np.mean(np.abs(gap - true[:, 0])[~metal]))
-            if (~metal).any() else None,
-            "metal_accuracy": float(np.mean((p_metal > 0.5) == metal)),
-            "composition_rule_accuracy": float(np.mean(rule == metal))}
+    species = [r.crystal.species for r in dataset.select(ids).records]
+    return {"split": part, **head_scores(*decode(raw), np.stack([heads[i] for i in ids]),
+                                         species)}
