@@ -147,7 +147,7 @@ def test_ctrl_c_exits_130_with_a_line_and_keeps_the_old_output(tiny_model_dir: P
         pass
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
-    assert proc.wait() == 130
+    assert proc.wait() == 130, rest[-3000:]  # once seen as 1 under full-suite load in CI
     assert "interrupted: finished outputs are kept" in rest
     assert out.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
