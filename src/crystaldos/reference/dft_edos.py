@@ -54,8 +54,8 @@ class DFTSettings:
     spin: str = "auto"  # auto | on | off
     #: spglib tolerance (Å) to which the cell is idealized before the calculation; None keeps
     #: the cell as given. Relaxed cells are symmetric only to ~1e-5 Å, which GPAW's exact symmetry
-    #: search misses: a JARVIS rocksalt TiN kept 4 of 48 operations, 68 instead of 20 k-points
-    #: and ran 5 times longer.
+    #: search misses: a JARVIS rocksalt TiN kept 4 of 48 operations, 100 instead of 20 k-points
+    #: and ran 306 s instead of 68 s (benchmarks/dft_cell_speed.py).
     symprec: float | None = 1e-3
 
     def to_dict(self) -> dict:

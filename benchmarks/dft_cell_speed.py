@@ -1,0 +1,59 @@
+"""Cost of one GPAW eDOS calculation of a campaign cell, with and without idealizing the cell.
+
+Reads the cell of ``--id`` from the campaign records (``data/dft_edos``) and runs the engine once
+per ``--symprec`` value (``none`` keeps the cell as stored), printing the k-mesh, the irreducible
+k-points, the gap and the seconds. Reproduces the README's figures:
+
+    OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-14741 --symprec none 1e-3
+    OMP_NUM_THREADS=1 python -m cProfile -s tottime benchmarks/dft_cell_speed.py \\
+        --id mp_phdos_108 --basis "szp(dzp)" --kpoint-density 2.0 --max-iterations 2
+
+(the first: a relaxed JARVIS TiN, whose stored cell leaves GPAW 4 of 48 symmetries; the
+second: where an SCF step's time goes, ``LocalizedFunctionsCollection.construct_density`` per
+k-point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--id", required=True, help="a record id of the campaign")
+    parser.add_argument("--records", type=Path, default=Path("data/dft_edos"))
+    parser.add_argument("--symprec", nargs="+", default=["1e-3"], help="'none' or Å")
+    parser.add_argument("--basis", default="dzp")
+    parser.add_argument("--kpoint-density", type=float, default=2.5)
+    parser.add_argument("--max-iterations", type=int, default=150)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.structures.readers import from_arrays
+
+    found = [r for r in RecordShards(args.records, prefix="dft_edos").records()
+             if r["id"] == args.id]
+    if not found:
+        raise SystemExit(f"error: {args.records}: no record {args.id!r}")
+    rec = found[0]
+    crystal = from_arrays(rec["lattice"], rec["species"], frac_coords=rec["frac_coords"],
+                          id=args.id)
+    for value in args.symprec:
+        symprec = None if value == "none" else float(value)
+        settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
+                               max_iterations=args.max_iterations, symprec=symprec)
+        try:
+            res = gpaw_edos(crystal, settings)
+        except DFTError as err:  # --max-iterations 2 for profiling stops before convergence
+            print(f"{args.id} symprec {value}: {err.problem}")
+            continue
+        print(f"{args.id} {rec['formula']} symprec {value}: k-mesh {res.kpts}, "
+              f"{len(res.k_weights)} irreducible k-points, gap {res.gap:.3f} eV, "
+              f"{res.seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
