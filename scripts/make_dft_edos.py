@@ -165,7 +165,8 @@ def build(args: argparse.Namespace) -> None:
     from crystaldos.reference.shards import RecordShards
 
     settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
-                           grid_spacing=args.grid_spacing)
+                           grid_spacing=args.grid_spacing,
+                           density_convergence=args.density_convergence)
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     done = store.done_ids()
     todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
@@ -247,8 +248,10 @@ def main() -> None:
                         help="records of scripts/make_phonondb.py (their primitive cells)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--basis", default="dzp")
-    parser.add_argument("--kpoint-density", type=float, default=2.5)
+    parser.add_argument("--kpoint-density", type=float, default=2.0)
     parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
+    parser.add_argument("--density-convergence", type=float, default=1e-3,
+                        help="SCF density criterion (GPAW's default 1e-4)")
     parser.add_argument("--max-atoms", type=int, default=16)
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from crystaldos.reference.dft_edos import DFTSettings, band_edges, spin_polarized
+from crystaldos.reference.dft_edos import (
+    DFTSettings,
+    band_edges,
+    scf_convergence,
+    spin_polarized,
+)
 from tests.conftest import rocksalt
 
 
@@ -104,3 +109,13 @@ def test_idealized_shrinks_a_supercell_to_its_primitive_cell() -> None:
 
     crystal = from_ase(bulk("Cu", "fcc", a=3.615, cubic=True), id="cu4")
     assert idealized(crystal, 1e-3).n_atoms == 1
+
+
+def test_scf_convergence_passes_the_density_criterion_only_when_set() -> None:
+    assert scf_convergence(DFTSettings(max_iterations=40)) == {"maximum iterations": 40}
+    loose = scf_convergence(DFTSettings(density_convergence=1e-3))
+    assert loose["density"] == 1e-3 and loose["maximum iterations"] == 150
+    # records written before the option existed load unchanged
+    old = DFTSettings(basis="szp(dzp)").to_dict()
+    old.pop("density_convergence")
+    assert DFTSettings(**old).density_convergence is None

@@ -51,6 +51,8 @@ class DFTSettings:
     occupation_width: float = 0.05
     sigma: float = 0.1
     max_iterations: int = 150
+    #: SCF density convergence (electrons per valence electron); None keeps GPAW's 1e-4
+    density_convergence: float | None = None
     spin: str = "auto"  # auto | on | off
     #: spglib tolerance (Å) to which the cell is idealized before the calculation; None keeps
     #: the cell as given. Relaxed cells are symmetric only to ~1e-5 Å, which GPAW's exact symmetry
@@ -168,6 +170,14 @@ def idealized(crystal: Crystal, symprec: float | None) -> Crystal:
                        source=crystal.source)
 
 
+def scf_convergence(settings: DFTSettings) -> dict:
+    """GPAW's ``convergence`` argument for ``settings``."""
+    out: dict = {"maximum iterations": settings.max_iterations}
+    if settings.density_convergence is not None:
+        out["density"] = settings.density_convergence
+    return out
+
+
 def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
               grid: Grid = EDOS_300) -> DFTEDOS:
     """Run GPAW on ``crystal`` and return its eDOS (see the module docstring)."""
@@ -191,7 +201,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     calc = GPAW(mode=settings.mode, basis=settings.basis, xc=settings.xc, h=settings.grid_spacing,
                 kpts={"size": tuple(int(n) for n in size), "gamma": True},
                 occupations=FermiDirac(settings.occupation_width), nbands="nao",
-                convergence={"maximum iterations": settings.max_iterations},
+                convergence=scf_convergence(settings),
                 spinpol=spin, txt=None, parallel={"domain": 1})
     atoms.calc = calc
     try:
