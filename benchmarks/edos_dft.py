@@ -2,7 +2,9 @@
 
 Every figure stands beside the mean training spectrum and the composition-only nearest-neighbour
 regressor fitted on the same DFT training spectra (k chosen on the evaluated spectra, which can
-only flatter it); metallicity also beside the rule "every element is a metal => metal".
+only flatter it); metallicity also beside the rule "every element is a metal => metal" and the
+stronger charge rule (also a metal when common oxidation states cannot balance the formula,
+:func:`crystaldos.evaluation.baselines.charge_rule_says_metal`).
 
 * JARVIS-50 (``jarvis_edos_sample50``, OptB88vdW, E = 0 at E_F, spin-up per VASP valence
   electron). Shapes are compared after scaling each spectrum to unit mean over the grid, because
@@ -37,6 +39,7 @@ from crystaldos.datasets.shared import load_jarvis_edos_sample50
 from crystaldos.evaluation.baselines import (
     CompositionKNNBaseline,
     MeanSpectrumBaseline,
+    charge_rule_says_metal,
     composition_says_metal,
 )
 from crystaldos.graphs.crystal_graph import build_graph
@@ -124,6 +127,8 @@ def baselines(train_crystals, train_y, crystals, true, grid, true_gap, true_meta
     out["composition_knn"]["k"] = k
     rule = np.array([composition_says_metal(c.species) for c in crystals])
     out["composition_rule"] = {"metal_accuracy": float(np.mean(rule == true_metal))}
+    charge = np.array([charge_rule_says_metal(c.species) for c in crystals])
+    out["charge_rule"] = {"metal_accuracy": float(np.mean(charge == true_metal))}
     return out
 
 
@@ -158,6 +163,8 @@ def known_crystals(bundles: dict, train_formulas: set[str]) -> dict:
                      "gap_spearman": float(spearmanr(gap, pbe).statistic)}
     rule = np.array([composition_says_metal(c.species) for c in crystals])
     out["composition_rule"] = {"class_accuracy": float(np.mean(rule == (pbe == 0)))}
+    charge = np.array([charge_rule_says_metal(c.species) for c in crystals])
+    out["charge_rule"] = {"class_accuracy": float(np.mean(charge == (pbe == 0)))}
     return out
 
 

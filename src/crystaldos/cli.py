@@ -467,7 +467,10 @@ def models() -> None:
         if heads:
             typer.echo(f"  val direct heads: gap MAE {heads['gap_mae_eV']:.2f} eV, metal/gapped "
                        f"accuracy {heads['metal_accuracy']:.3f} (composition rule "
-                       f"{heads['composition_rule_accuracy']:.3f}), {heads['n']} materials")
+                       f"{heads['composition_rule_accuracy']:.3f}"
+                       + (f", charge rule {heads['charge_rule_accuracy']:.3f}"
+                          if "charge_rule_accuracy" in heads else "")
+                       + f"), {heads['n']} materials")
         target = card.get("target", {})
         zero = {"fermi": ", E = 0 at the Fermi level", "vbm": ", E = 0 at the valence-band top"}
         typer.echo(f"  trained on {target.get('dataset', '?')}"

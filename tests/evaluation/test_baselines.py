@@ -35,3 +35,13 @@ def test_select_k_picks_the_best_on_validation() -> None:
 def test_mean_baseline() -> None:
     base = MeanSpectrumBaseline().fit(np.array([[0.0, 2.0], [2.0, 0.0]]))
     np.testing.assert_array_equal(base.predict(3), np.ones((3, 2)))
+
+
+def test_charge_rule_calls_left_over_electrons_metallic() -> None:
+    from crystaldos.evaluation.baselines import charge_balanced, charge_rule_says_metal
+
+    assert charge_balanced(["Na", "Cl"]) and charge_balanced(["Fe", "Fe", "O", "O", "O"])
+    assert charge_balanced(["Si"] * 8)  # an element is neutral
+    assert not charge_balanced(["Ba"] * 4 + ["Na", "Ge"])  # 4 x 2 + 1 - 4 electrons left
+    assert charge_rule_says_metal(["Ti", "N"]) and charge_rule_says_metal(["Cu", "Zn"])
+    assert not charge_rule_says_metal(["Mg", "O"]) and not charge_rule_says_metal(["Ga", "As"])

@@ -79,7 +79,8 @@ def test_training_with_heads_writes_their_validation_and_rows(electronic_set: Pa
 
     out = train(TrainConfig(dataset=str(electronic_set), output=str(tmp_path / "m"),
                             preset="tiny", epochs=2, progress=False, accelerator="cpu",
-                            electronic_heads=1.0, model={"composition_features": True}))
+                            electronic_heads=1.0,
+                            model={"composition_features": True, "charge_balance": True}))
     card = json.loads((out / "card.json").read_text())
     heads = card["validation"]["heads"]
     assert heads["n"] == 6 and heads["n_metals"] == 2
@@ -119,3 +120,25 @@ def test_composition_features_carry_the_metal_rule() -> None:
     flags = metal_elements()
     assert flags[[3, 11, 26, 29]].tolist() == [1.0, 1.0, 1.0, 1.0]  # Li Na Fe Cu
     assert flags[[1, 8, 14, 32, 33, 52]].tolist() == [0.0] * 6  # H O and metalloids Si Ge As Te
+
+
+def test_charge_balance_flags_match_the_rule_per_graph_of_a_batch() -> None:
+    from torch_geometric.data import Batch
+
+    from crystaldos.evaluation.baselines import charge_balanced
+    from crystaldos.graphs.crystal_graph import build_graph
+    from crystaldos.models.alignn import ALIGNNDOS, charge_balance_flags
+    from crystaldos.structures.readers import from_arrays
+
+    lattice = 4.0 * np.eye(3)
+    cells = [(["Na", "Cl"], True), (["Ti", "N"], False), (["Si", "Si"], True),
+             (["Ba", "Ba", "Na", "Ge"], False)]
+    frac = np.array([[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0]])
+    crystals = [from_arrays(lattice, species, frac_coords=frac[:len(species)], id=str(k))
+                for k, (species, _) in enumerate(cells)]
+    assert [charge_balanced(c.species) for c in crystals] == [b for _, b in cells]
+    batch = Batch.from_data_list([build_graph(c) for c in crystals])
+    flags = charge_balance_flags(batch.z, batch.batch, len(cells))
+    assert flags[:, 0].tolist() == [float(b) for _, b in cells]
+    with pytest.raises(ValueError, match="composition_features"):
+        ALIGNNDOS(8, 10, charge_balance=True)

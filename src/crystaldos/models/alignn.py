@@ -42,6 +42,28 @@ def metal_elements() -> torch.Tensor:
     return torch.tensor(_metal_flags())
 
 
+@cache
+def _symbol(z: int) -> str:
+    from pymatgen.core import Element
+
+    return Element.from_Z(z).symbol
+
+
+def charge_balance_flags(z: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
+    """(B, 1) float: 1.0 where the graph's composition is charge-balanced by common oxidation
+    states (:func:`crystaldos.evaluation.baselines.charge_balanced`), from atomic numbers (N,)
+    and graph indices (N,). Computed on the CPU, cached per composition."""
+    from crystaldos.evaluation.baselines import _balanced
+
+    key = batch.detach().cpu().long() * 1024 + z.detach().cpu().long()
+    groups, counts = torch.unique(key, return_counts=True)
+    compositions: list[list[tuple[str, int]]] = [[] for _ in range(n_graphs)]
+    for g, n in zip(groups.tolist(), counts.tolist(), strict=True):
+        compositions[g // 1024].append((_symbol(g % 1024), n))
+    flags = [float(_balanced(tuple(sorted(c)))) if c else 0.0 for c in compositions]
+    return torch.tensor(flags, device=z.device)[:, None]
+
+
 def max_pool(h: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
     """Largest value of each node feature (N, D) per graph -> (B, D)."""
     index = batch[:, None].expand_as(h)
@@ -77,6 +99,9 @@ class ALIGNNDOS(nn.Module):
             rule for metals (1 when every element is a metal, see
             :func:`crystaldos.evaluation.baselines.composition_says_metal`), so a metallicity
             head starts from the rule and learns its exceptions.
+        charge_balance: with ``composition_features``, one more input: 1 when common oxidation
+            states balance the formula (:func:`charge_balance_flags`); electrons left over
+            mean a metal far more often than not.
     """
 
     def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
@@ -84,7 +109,7 @@ class ALIGNNDOS(nn.Module):
                  line_graph_dim: int | None = None, edge_bins: int = 80, angle_bins: int = 40,
                  cutoff: float = 8.0, head_hidden: tuple[int, ...] | list[int] = (),
                  output_activation: str = "softplus", norm: str = "batch", n_scalars: int = 0,
-                 composition_features: bool = False) -> None:
+                 composition_features: bool = False, charge_balance: bool = False) -> None:
         super().__init__()
         if output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown output activation {output_activation!r}; choose from "
@@ -107,8 +132,12 @@ class ALIGNNDOS(nn.Module):
         self.gcn_layers = nn.ModuleList(EdgeGatedConv(hidden, norm, update_edges=k < gcn_layers - 1)
                                         for k in range(gcn_layers))
         head: list[nn.Module] = []
+        if charge_balance and not composition_features:
+            raise ValueError("charge_balance is a composition feature: set composition_features")
         self.composition_features = composition_features
-        width = hidden + (2 * atom_features + 1 if composition_features else 0)
+        self.charge_balance = charge_balance
+        width = hidden + (2 * atom_features + 1 + int(charge_balance)
+                          if composition_features else 0)
         if composition_features:
             self.register_buffer("metal_element", metal_elements(), persistent=False)
         pooled_width = width
@@ -144,8 +173,10 @@ class ALIGNNDOS(nn.Module):
         if self.composition_features:
             metal = self.metal_element[data.z].to(pooled.dtype)[:, None]
             all_metal = -max_pool(-metal, batch, n_graphs)
+            extra = [charge_balance_flags(data.z, batch, n_graphs).to(pooled.dtype)] \
+                if self.charge_balance else []
             pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs),
-                                max_pool(data.x, batch, n_graphs), all_metal], dim=-1)
+                                max_pool(data.x, batch, n_graphs), all_metal, *extra], dim=-1)
         dos = ACTIVATION_FUNCTIONS[self.output_activation](self.head(pooled))
         if self.scalar_head is None:
             return dos

@@ -67,17 +67,20 @@ def head_scores(gap: np.ndarray, probability: np.ndarray, true: np.ndarray,
                 species: list) -> dict:
     """Gap MAE (eV; all materials and gapped only) and metal/gapped accuracy at probability 0.5
     of predicted gaps and metal probabilities (n,) against targets (n, 2) of
-    :func:`head_targets`, beside the composition rule on the ``species`` of each material."""
-    from crystaldos.evaluation.baselines import composition_says_metal
+    :func:`head_targets`, beside the composition rule and the charge rule
+    (:mod:`crystaldos.evaluation.baselines`) on the ``species`` of each material."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal, composition_says_metal
 
     metal = true[:, 1] > 0.5
     error = np.abs(gap - true[:, 0])
     rule = np.array([composition_says_metal(s) for s in species])
+    charge_rule = np.array([charge_rule_says_metal(s) for s in species])
     return {"n": len(true), "n_metals": int(metal.sum()),
             "gap_mae_eV": float(error.mean()),
             "gap_mae_gapped_eV": float(error[~metal].mean()) if (~metal).any() else None,
             "metal_accuracy": float(np.mean((probability > 0.5) == metal)),
-            "composition_rule_accuracy": float(np.mean(rule == metal))}
+            "composition_rule_accuracy": float(np.mean(rule == metal)),
+            "charge_rule_accuracy": float(np.mean(charge_rule == metal))}
 
 
 class ElectronicHeadLoss(nn.Module):
