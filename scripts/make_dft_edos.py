@@ -176,7 +176,7 @@ def build(args: argparse.Namespace) -> None:
 
 
 def summary(args: argparse.Namespace) -> None:
-    from crystaldos.evaluation.baselines import composition_says_metal
+    from crystaldos.evaluation.baselines import charge_rule_says_metal, composition_says_metal
     from crystaldos.reference.shards import RecordShards
     from crystaldos.safe_io import atomic_write_text
 
@@ -196,6 +196,10 @@ def summary(args: argparse.Namespace) -> None:
         "failures": len(failures), "failure_reasons": reasons,
         "share_metals": float(metal.mean()),
         "composition_rule_agreement": float(np.mean(rule == metal)),
+        "charge_rule_agreement": float(np.mean(
+            np.array([charge_rule_says_metal(r["species"]) for r in rows]) == metal)),
+        "by_set_share_metals": {s: float(np.mean([r["is_metal"] for r in rows if r["set"] == s]))
+                                for s in sorted({r["set"] for r in rows})},
         "atoms_per_cell_max": max(len(r["species"]) for r in rows),
         "seconds_per_spectrum_mean": float(seconds.mean()),
         "seconds_per_spectrum_median": float(np.median(seconds)),
