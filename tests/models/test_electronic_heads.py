@@ -94,6 +94,18 @@ def test_training_with_heads_writes_their_validation_and_rows(electronic_set: Pa
         assert 0.0 <= row.values["metal_probability"] <= 1.0
         assert row.values["band_gap_direct_eV"] >= 0.0
         assert "band_gap_eV" in row.values  # the DOS-derived gap stays beside it
+        # every toy is a charge-balanced salt: a metal call is flagged, a gapped one is not
+        flagged = "charge rule says gapped" in row.values["note"]
+        assert flagged == (row.values["metal_probability"] > 0.5)
+
+
+def test_metallicity_note_flags_only_disagreement_with_the_charge_rule() -> None:
+    from crystaldos.models.electronic_heads import metallicity_note
+
+    assert metallicity_note(["Na", "Cl"], 0.1) is None
+    assert metallicity_note(["Ti", "N"], 0.9) is None  # N 3- leaves Ti's electrons: a metal
+    note = metallicity_note(["Ba", "Ba", "Ba", "Ba", "Na", "Ge"], 0.02)
+    assert "gapped (p = 0.02)" in note and "charge rule says a metal" in note
 
 
 def test_heads_need_an_electronic_set_with_labels(electronic_set: Path, toy_dataset_file: Path,

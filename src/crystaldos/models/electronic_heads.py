@@ -57,6 +57,21 @@ def decode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gap, probability
 
 
+def metallicity_note(species: list[str] | tuple[str, ...], probability: float) -> str | None:
+    """A note when the metal head (probability > 0.5 = metal) contradicts the composition charge
+    rule (:func:`crystaldos.evaluation.baselines.charge_rule_says_metal`), else None. Such
+    overrides were right on the DFT set's own test split and mostly wrong on the larger JARVIS
+    cells (README, pbe-edos), so a user should look twice."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+
+    rule = charge_rule_says_metal(species)
+    if (probability > 0.5) == rule:
+        return None
+    said, rule_said = ("a metal", "gapped") if probability > 0.5 else ("gapped", "a metal")
+    return (f"metal head says {said} (p = {probability:.2f}) where the composition charge rule "
+            f"says {rule_said}: reliable only for cells like the model's training set")
+
+
 def head_targets(meta: dict) -> np.ndarray:
     """(2,) float32 targets [gap eV, 1 if metal] from a record's ``meta`` (gap 0 for metals)."""
     metal = bool(meta["is_metal"])

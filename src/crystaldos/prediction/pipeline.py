@@ -155,6 +155,11 @@ class PredictionPipeline:
                                      self.normalization)
         cell = CellInfo.from_crystal(crystal)
         notes = domain_notes(crystal, self.bundle.card.get("domain"), model_grid, dos)
+        if "metal_probability" in head_columns:
+            from crystaldos.models.electronic_heads import metallicity_note
+
+            note = metallicity_note(crystal.species, head_columns["metal_probability"])
+            notes += [note] if note else []
         values: dict[str, Any] = {
             "key": crystal.source, "id": crystal.id, "formula": cell.reduced_formula,
             "cell_formula": crystal.formula, "n_atoms": crystal.n_atoms,
