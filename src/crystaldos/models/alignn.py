@@ -53,14 +53,14 @@ def charge_balance_flags(z: torch.Tensor, batch: torch.Tensor, n_graphs: int) ->
     """(B, 1) float: 1.0 where the graph's composition is charge-balanced by common oxidation
     states (:func:`crystaldos.evaluation.baselines.charge_balanced`), from atomic numbers (N,)
     and graph indices (N,). Computed on the CPU, cached per composition."""
-    from crystaldos.evaluation.baselines import _balanced
+    from crystaldos.evaluation.baselines import balanced_composition
 
     key = batch.detach().cpu().long() * 1024 + z.detach().cpu().long()
     groups, counts = torch.unique(key, return_counts=True)
     compositions: list[list[tuple[str, int]]] = [[] for _ in range(n_graphs)]
     for g, n in zip(groups.tolist(), counts.tolist(), strict=True):
         compositions[g // 1024].append((_symbol(g % 1024), n))
-    flags = [float(_balanced(tuple(sorted(c)))) if c else 0.0 for c in compositions]
+    flags = [float(balanced_composition(tuple(sorted(c)))) if c else 0.0 for c in compositions]
     return torch.tensor(flags, device=z.device)[:, None]
 
 
