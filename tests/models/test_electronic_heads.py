@@ -154,3 +154,31 @@ def test_charge_balance_flags_match_the_rule_per_graph_of_a_batch() -> None:
     assert flags[:, 0].tolist() == [float(b) for _, b in cells]
     with pytest.raises(ValueError, match="composition_features"):
         ALIGNNDOS(8, 10, charge_balance=True)
+
+
+
+def test_metal_prior_shifts_the_metal_logit_by_the_charge_rule() -> None:
+    from torch_geometric.data import Batch
+
+    from crystaldos.graphs.crystal_graph import build_graph
+    from crystaldos.models.alignn import ALIGNNDOS
+    from crystaldos.structures.readers import from_arrays
+
+    frac = np.array([[0, 0, 0], [0.5, 0.5, 0.5]])
+    cells = [["Na", "Cl"], ["Cu", "Zn"], ["Ti", "N"]]  # rule: gapped, metal, metal
+    graphs = [build_graph(from_arrays(4.0 * np.eye(3), s, frac_coords=frac, id=str(k)))
+              for k, s in enumerate(cells)]
+    batch = Batch.from_data_list(graphs)
+    torch.manual_seed(0)
+    model = ALIGNNDOS(batch.x.shape[1], 10, hidden=16, embedding=8, alignn_layers=1,
+                      gcn_layers=1, n_scalars=2, composition_features=True,
+                      charge_balance=True, metal_prior=2.0).eval()
+    with torch.no_grad():
+        with_prior = model(batch)
+        model.metal_prior = 0.0
+        without = model(batch)
+    shift = (with_prior - without)[:, 10:]
+    assert shift[:, 0].abs().max() == 0.0  # the gap is untouched
+    assert shift[:, 1].tolist() == [-2.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match="metal_prior needs charge_balance"):
+        ALIGNNDOS(8, 10, n_scalars=2, composition_features=True, metal_prior=1.0)

@@ -102,6 +102,13 @@ class ALIGNNDOS(nn.Module):
         charge_balance: with ``composition_features``, one more input: 1 when common oxidation
             states balance the formula (:func:`charge_balance_flags`); electrons left over
             mean a metal far more often than not.
+        metal_prior: with ``charge_balance`` and two or more scalars, a logit offset added to
+            the second scalar (the metal logit of :mod:`crystaldos.models.electronic_heads`):
+            +metal_prior where the charge rule says metal, -metal_prior where it does not, so
+            the head learns departures from the rule rather than the rule itself. Measured
+            once (seed 0, the first 351 DFT spectra, 2.0, against the same recipe without it):
+            validation metal accuracy equal (0.794), gap MAE 0.34 against 0.36 eV, DOS MAE
+            0.0951 against 0.0911, so the bundled pbe-edos does not use it.
     """
 
     def __init__(self, atom_features: int, n_out: int, *, hidden: int = 256,
@@ -109,7 +116,8 @@ class ALIGNNDOS(nn.Module):
                  line_graph_dim: int | None = None, edge_bins: int = 80, angle_bins: int = 40,
                  cutoff: float = 8.0, head_hidden: tuple[int, ...] | list[int] = (),
                  output_activation: str = "softplus", norm: str = "batch", n_scalars: int = 0,
-                 composition_features: bool = False, charge_balance: bool = False) -> None:
+                 composition_features: bool = False, charge_balance: bool = False,
+                 metal_prior: float = 0.0) -> None:
         super().__init__()
         if output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown output activation {output_activation!r}; choose from "
@@ -134,8 +142,11 @@ class ALIGNNDOS(nn.Module):
         head: list[nn.Module] = []
         if charge_balance and not composition_features:
             raise ValueError("charge_balance is a composition feature: set composition_features")
+        if metal_prior and not (charge_balance and n_scalars >= 2):
+            raise ValueError("metal_prior needs charge_balance and the metal head (n_scalars 2)")
         self.composition_features = composition_features
         self.charge_balance = charge_balance
+        self.metal_prior = float(metal_prior)
         width = hidden + (2 * atom_features + 1 + int(charge_balance)
                           if composition_features else 0)
         if composition_features:
@@ -173,11 +184,18 @@ class ALIGNNDOS(nn.Module):
         if self.composition_features:
             metal = self.metal_element[data.z].to(pooled.dtype)[:, None]
             all_metal = -max_pool(-metal, batch, n_graphs)
-            extra = [charge_balance_flags(data.z, batch, n_graphs).to(pooled.dtype)] \
-                if self.charge_balance else []
+            balanced = charge_balance_flags(data.z, batch, n_graphs).to(pooled.dtype) \
+                if self.charge_balance else None
+            extra = [] if balanced is None else [balanced]
             pooled = torch.cat([pooled, mean_pool(data.x, batch, n_graphs),
                                 max_pool(data.x, batch, n_graphs), all_metal, *extra], dim=-1)
         dos = ACTIVATION_FUNCTIONS[self.output_activation](self.head(pooled))
         if self.scalar_head is None:
             return dos
-        return torch.cat([dos, self.scalar_head(pooled)], dim=-1)
+        scalars = self.scalar_head(pooled)
+        if self.metal_prior:
+            rule = torch.maximum(all_metal, 1.0 - balanced)[:, 0]  # the charge rule, 0/1
+            offset = torch.zeros_like(scalars)
+            offset[:, 1] = self.metal_prior * (2.0 * rule - 1.0)
+            scalars = scalars + offset
+        return torch.cat([dos, scalars], dim=-1)
