@@ -109,6 +109,11 @@ def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true
     if p_metal is not None:
         result["dos_route_gap_mae_eV"] = float(np.abs(dos_gap - true_gap).mean())
         result["dos_route_metal_accuracy"] = float(np.mean((dos_gap == 0) == true_metal))
+        # where the head contradicts the charge rule (the rows' note): how often it is right
+        rule = np.array([charge_rule_says_metal(c.species) for c in crystals])
+        overrides = metal != rule
+        result["charge_rule_overrides"] = int(overrides.sum())
+        result["charge_rule_overrides_right"] = int((metal == true_metal)[overrides].sum())
     return result, seconds
 
 
