@@ -180,6 +180,13 @@ def build(args: argparse.Namespace) -> None:
                            grid_spacing=args.grid_spacing,
                            density_convergence=args.density_convergence)
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
+    if args.recompute_basis:
+        todo = to_recompute(store, args.recompute_basis, set(args.recompute_elements), settings)
+        print(f"{len(todo)} records of basis {args.recompute_basis} to recompute with "
+              f"{settings.basis}", flush=True)
+        run_campaign(todo, partial(_compute, settings_dict=settings.to_dict()), store,
+                     workers=args.workers, report_every=10, log=lambda m: print(m, flush=True))
+        return
     done = store.done_ids()
     todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
     print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers", flush=True)
@@ -187,13 +194,32 @@ def build(args: argparse.Namespace) -> None:
                  workers=args.workers, report_every=10, log=lambda m: print(m, flush=True))
 
 
+def to_recompute(store, basis: str, elements: set[str], settings) -> list[tuple[str, str, object]]:
+    """(id, set, Crystal) of the latest records computed with ``basis`` that hold one of
+    ``elements`` (all when empty) and are not yet at ``settings``; each cell is the one stored
+    (already idealized)."""
+    from crystaldos.reference.shards import latest_records
+    from crystaldos.structures.readers import from_arrays
+
+    out = []
+    for r in latest_records(store.records()):
+        if r["settings"]["basis"] != basis or r["settings"] == settings.to_dict():
+            continue
+        if elements and not elements & set(r["species"]):
+            continue
+        crystal = from_arrays(r["lattice"], r["species"], frac_coords=r["frac_coords"],
+                              id=r["id"], source=f"{r['set']}:{r['id']}")
+        out.append((r["id"], r["set"], crystal))
+    return out
+
+
 def summary(args: argparse.Namespace) -> None:
     from crystaldos.evaluation.baselines import charge_rule_says_metal, composition_says_metal
-    from crystaldos.reference.shards import RecordShards
+    from crystaldos.reference.shards import RecordShards, latest_records
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
-    rows, failures = list(store.records())[:args.limit], store.failures()
+    rows, failures = latest_records(list(store.records())[:args.limit]), store.failures()
     if not rows:
         sys.exit(f"error: {args.out}: no records yet")
     seconds = np.array([r["seconds"] for r in rows])
@@ -237,12 +263,14 @@ def assemble(args: argparse.Namespace) -> None:
     in states/eV per cell (normalization ``none``) with E = 0 at E_F, the split of
     :func:`formula_split`, and meta band_gap, is_metal, vbm, cbm, n_valence_paw. With
     ``--limit N`` only the first N records (the set a model was trained on, as the set grows)."""
-    from crystaldos.reference.shards import RecordShards
+    from crystaldos.reference.shards import RecordShards, latest_records
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     lines = []
-    for r in list(store.records())[:args.limit]:  # --limit: the first N, as computed
+    # --limit N: the first N lines as written, so a later recomputation (appended after them)
+    # leaves the set a model was trained on as it was
+    for r in latest_records(list(store.records())[:args.limit]):
         lines.append(json.dumps({
             "id": r["id"], "lattice": r["lattice"], "species": r["species"],
             "frac_coords": r["frac_coords"], "dos": r["dos"], "grid": r["grid"],
@@ -268,6 +296,11 @@ def main() -> None:
     parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
     parser.add_argument("--density-convergence", type=float, default=1e-3,
                         help="SCF density criterion (GPAW's default 1e-4)")
+    parser.add_argument("--recompute-basis", default=None,
+                        help="compute again, with the current settings, the records of this "
+                        "basis (the new record supersedes the old one; see --recompute-elements)")
+    parser.add_argument("--recompute-elements", nargs="*", default=[],
+                        help="with --recompute-basis: only records holding one of these")
     parser.add_argument("--max-atoms", type=int, default=16)
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)

@@ -93,3 +93,41 @@ def test_assembled_records_load_as_a_training_set_split_by_formula(tmp_path: Pat
     splits = [module.formula_split(f"Na{k}Cl") for k in range(1, 200)]
     assert 0.05 < splits.count("test") / len(splits) < 0.15  # about 10 % each
     assert json.loads(out.read_text().splitlines()[0])["split"] in ("train", "val", "test")
+
+
+def test_a_recomputed_record_supersedes_the_old_one_but_not_within_an_earlier_limit(
+        tmp_path: Path) -> None:
+    from crystaldos.datasets.jsonl import load_jsonl
+    from crystaldos.reference.dft_edos import DFTSettings
+    from crystaldos.reference.shards import RecordShards, latest_records
+    from crystaldos.spectra.grid import EDOS_300
+
+    module = campaign_module()
+    store = RecordShards(tmp_path / "campaign", prefix="dft_edos")
+    old = DFTSettings(basis="szp(dzp)").to_dict()
+
+    def record(ident: str, species: list[str], gap: float, settings: dict) -> dict:
+        return {"id": ident, "set": "test", "formula": "".join(species),
+                "lattice": [[0, 2.7, 2.7], [2.7, 0, 2.7], [2.7, 2.7, 0]], "species": species,
+                "frac_coords": [[0, 0, 0], [0.25, 0.25, 0.25]], "gap": gap,
+                "is_metal": gap == 0, "vbm": None, "cbm": None, "n_valence": 18.0,
+                "grid": EDOS_300.to_dict(), "dos": [0.5] * 300, "settings": settings}
+
+    store.append(record("cucl", ["Cu", "Cl"], 0.0, old))
+    store.append(record("nacl", ["Na", "Cl"], 5.0, old))
+    new = DFTSettings(basis="dzp", kpoint_density=2.0, density_convergence=1e-3)
+    todo = module.to_recompute(store, "szp(dzp)", {"Cu"}, new)
+    assert [ident for ident, _, _ in todo] == ["cucl"]
+    assert list(todo[0][2].species) == ["Cu", "Cl"]
+    store.append(record("cucl", ["Cu", "Cl"], 0.24, new.to_dict()))
+    assert module.to_recompute(store, "szp(dzp)", {"Cu"}, new) == []  # done: nothing left
+    assert [r["id"] for r in latest_records(store.records())] == ["cucl", "nacl"]
+
+    def assembled(limit: int | None) -> dict:
+        out = tmp_path / f"set-{limit}.jsonl"
+        module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200,
+                                           assemble=out, limit=limit))
+        return {r.id: r.meta["band_gap"] for r in load_jsonl(out).records}
+
+    assert assembled(None) == {"cucl": 0.24, "nacl": 5.0}
+    assert assembled(2) == {"cucl": 0.0, "nacl": 5.0}  # the set as it was after 2 lines

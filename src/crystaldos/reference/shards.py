@@ -6,6 +6,8 @@ compressed to ``<prefix>-NNNN.jsonl.gz`` (atomically) and never touched again, s
 committed at any moment and extended later: a rerun reads the ids of every part (plain or gzipped),
 drops a half-written last line left by a kill, and carries on where the last run stopped.
 Failures go to ``failures.jsonl`` with a one-line reason and are not retried unless asked.
+A record may be computed again (new settings, a fixed engine): the new line is appended and
+:func:`latest_records` lets it supersede the earlier one, so nothing is ever rewritten.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record, separators=(",", ":")) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def latest_records(records: Iterator[dict[str, Any]] | list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    """One record per id, the last written, in the order each id first appeared."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        latest[record["id"]] = record  # an existing key keeps its position
+    return list(latest.values())
 
 
 class RecordShards:
