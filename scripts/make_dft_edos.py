@@ -219,7 +219,8 @@ def summary(args: argparse.Namespace) -> None:
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
-    rows, failures = latest_records(list(store.records())[:args.limit]), store.failures()
+    lines = list(store.records())[:args.limit]
+    rows, failures = latest_records(lines), store.failures()
     if not rows:
         sys.exit(f"error: {args.out}: no records yet")
     seconds = np.array([r["seconds"] for r in rows])
@@ -241,7 +242,10 @@ def summary(args: argparse.Namespace) -> None:
         "atoms_per_cell_max": max(len(r["species"]) for r in rows),
         "seconds_per_spectrum_mean": float(seconds.mean()),
         "seconds_per_spectrum_median": float(np.median(seconds)),
-        "core_hours": float((seconds.sum() + sum(f["seconds"] for f in failures)) / 3600),
+        "recomputed": len(lines) - len(rows),
+        # every computation spent, superseded records included
+        "core_hours": float((sum(r["seconds"] for r in lines)
+                             + sum(f["seconds"] for f in failures)) / 3600),
         "spin_polarized": sum(r["magnetic_moment"] != 0 or len(r["eigenvalues"]) == 2
                               for r in rows)}
     if args.limit is None:  # the set's own summary; --limit N only prints the first N's
