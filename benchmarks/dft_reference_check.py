@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
     parser.add_argument("--density-convergence", type=float, default=None,
                         help="SCF density criterion (GPAW's default 1e-4)")
+    parser.add_argument("--nscf-kpoint-density", type=float, default=None,
+                        help="k-points per Å^-1 of a non-self-consistent pass (none: SCF mesh)")
     parser.add_argument("--only", nargs="*", default=None, help="names from the table")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -69,7 +71,8 @@ def main() -> None:
 
     settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
                            grid_spacing=args.grid_spacing,
-                           density_convergence=args.density_convergence)
+                           density_convergence=args.density_convergence,
+                           nscf_kpoint_density=args.nscf_kpoint_density)
     rows = []
     print(f"GPAW {settings.mode} {settings.basis} {settings.xc}, k-density "
           f"{settings.kpoint_density}/Å^-1")

@@ -178,7 +178,8 @@ def build(args: argparse.Namespace) -> None:
 
     settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
                            grid_spacing=args.grid_spacing,
-                           density_convergence=args.density_convergence)
+                           density_convergence=args.density_convergence,
+                           nscf_kpoint_density=args.nscf_kpoint_density)
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     if args.recompute_basis:
         todo = to_recompute(store, args.recompute_basis, set(args.recompute_elements), settings)
@@ -305,6 +306,9 @@ def main() -> None:
                         "basis (the new record supersedes the old one; see --recompute-elements)")
     parser.add_argument("--recompute-elements", nargs="*", default=[],
                         help="with --recompute-basis: only records holding one of these")
+    parser.add_argument("--nscf-kpoint-density", type=float, default=4.0,
+                        help="k-points per Å^-1 of a non-self-consistent pass for the "
+                        "eigenvalues")
     parser.add_argument("--max-atoms", type=int, default=16)
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)

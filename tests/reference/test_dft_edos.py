@@ -119,3 +119,21 @@ def test_scf_convergence_passes_the_density_criterion_only_when_set() -> None:
     old = DFTSettings(basis="szp(dzp)").to_dict()
     old.pop("density_convergence")
     assert DFTSettings(**old).density_convergence is None
+
+
+@pytest.mark.slow
+def test_a_non_self_consistent_pass_gives_the_eigenvalues_of_a_denser_mesh() -> None:
+    pytest.importorskip("gpaw")
+    from ase.build import bulk
+
+    from crystaldos.reference.dft_edos import gpaw_edos
+    from crystaldos.structures.readers import from_ase
+
+    crystal = from_ase(bulk("Si", "diamond", a=5.431), id="Si")
+    coarse = gpaw_edos(crystal, DFTSettings(basis="sz(dzp)", kpoint_density=1.0))
+    dense = gpaw_edos(crystal, DFTSettings(basis="sz(dzp)", kpoint_density=1.0,
+                                           nscf_kpoint_density=2.5))
+    assert max(dense.kpts) > max(coarse.kpts)  # the record's mesh is the one it was read on
+    assert dense.k_weights.size > coarse.k_weights.size
+    assert dense.k_weights.sum() == pytest.approx(1.0)
+    assert not dense.is_metal and abs(dense.gap - coarse.gap) < 0.3
