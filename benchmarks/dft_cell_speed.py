@@ -7,8 +7,11 @@ k-points, the gap and the seconds. Reproduces the README's figures:
     OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-14741 --symprec none 1e-3
     OMP_NUM_THREADS=1 python -m cProfile -s tottime benchmarks/dft_cell_speed.py \\
         --id mp_phdos_108 --basis "szp(dzp)" --kpoint-density 2.0 --max-iterations 2
+    OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-11970 \
+        --kpoint-density 2.0 --density-convergence 1e-3 --nscf-kpoint-density none 4.0
 
 (the first: a relaxed JARVIS TiN, whose stored cell leaves GPAW 4 of 48 symmetries; the
+third: B2 CoAl, gapped on the SCF mesh and a metal on the non-self-consistent 4.0/Å one; the
 second: where an SCF step's time goes, ``LocalizedFunctionsCollection.construct_density`` per
 k-point).
 """
@@ -28,6 +31,10 @@ def main() -> None:
     parser.add_argument("--basis", default="dzp")
     parser.add_argument("--kpoint-density", type=float, default=2.5)
     parser.add_argument("--max-iterations", type=int, default=150)
+    parser.add_argument("--density-convergence", type=float, default=None)
+    parser.add_argument("--nscf-kpoint-density", nargs="+", default=["none"],
+                        help="'none' (the SCF mesh) or k-points per Å^-1 of a "
+                        "non-self-consistent pass; one run per value")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
@@ -43,16 +50,20 @@ def main() -> None:
                           id=args.id)
     for value in args.symprec:
         symprec = None if value == "none" else float(value)
-        settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
-                               max_iterations=args.max_iterations, symprec=symprec)
-        try:
-            res = gpaw_edos(crystal, settings)
-        except DFTError as err:  # --max-iterations 2 for profiling stops before convergence
-            print(f"{args.id} symprec {value}: {err.problem}")
-            continue
-        print(f"{args.id} {rec['formula']} symprec {value}: k-mesh {res.kpts}, "
-              f"{len(res.k_weights)} irreducible k-points, gap {res.gap:.3f} eV, "
-              f"{res.seconds:.1f} s")
+        for nscf in args.nscf_kpoint_density:
+            settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
+                                   max_iterations=args.max_iterations, symprec=symprec,
+                                   density_convergence=args.density_convergence,
+                                   nscf_kpoint_density=None if nscf == "none" else float(nscf))
+            label = f"symprec {value}, nscf {nscf}"
+            try:
+                res = gpaw_edos(crystal, settings)
+            except DFTError as err:  # --max-iterations 2 for profiling stops before convergence
+                print(f"{args.id} {label}: {err.problem}")
+                continue
+            print(f"{args.id} {rec['formula']} {label}: k-mesh {res.kpts}, "
+                  f"{len(res.k_weights)} irreducible k-points, gap {res.gap:.3f} eV, "
+                  f"{res.seconds:.1f} s")
 
 
 if __name__ == "__main__":
