@@ -7,7 +7,7 @@ k-points, the gap and the seconds. Reproduces the README's figures:
     OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-14741 --symprec none 1e-3
     OMP_NUM_THREADS=1 python -m cProfile -s tottime benchmarks/dft_cell_speed.py \\
         --id mp_phdos_108 --basis "szp(dzp)" --kpoint-density 2.0 --max-iterations 2
-    OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-11970 \
+    OMP_NUM_THREADS=1 python benchmarks/dft_cell_speed.py --id JVASP-11970 \\
         --kpoint-density 2.0 --density-convergence 1e-3 --nscf-kpoint-density none 4.0
 
 (the first: a relaxed JARVIS TiN, whose stored cell leaves GPAW 4 of 48 symmetries; the
@@ -38,10 +38,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
-    from crystaldos.reference.shards import RecordShards
+    from crystaldos.reference.shards import RecordShards, latest_records
     from crystaldos.structures.readers import from_arrays
 
-    found = [r for r in RecordShards(args.records, prefix="dft_edos").records()
+    found = [r for r in latest_records(RecordShards(args.records, prefix="dft_edos").records())
              if r["id"] == args.id]
     if not found:
         raise SystemExit(f"error: {args.records}: no record {args.id!r}")

@@ -185,12 +185,11 @@ def build(args: argparse.Namespace) -> None:
         todo = to_recompute(store, args.recompute_basis, set(args.recompute_elements), settings)
         print(f"{len(todo)} records of basis {args.recompute_basis} to recompute with "
               f"{settings.basis}", flush=True)
-        run_campaign(todo, partial(_compute, settings_dict=settings.to_dict()), store,
-                     workers=args.workers, report_every=10, log=lambda m: print(m, flush=True))
-        return
-    done = store.done_ids()
-    todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
-    print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers", flush=True)
+    else:
+        done = store.done_ids()
+        todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
+        print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers",
+              flush=True)
     run_campaign(todo, partial(_compute, settings_dict=settings.to_dict()), store,
                  workers=args.workers, report_every=10, log=lambda m: print(m, flush=True))
 

@@ -42,24 +42,18 @@ def metal_elements() -> torch.Tensor:
     return torch.tensor(_metal_flags())
 
 
-@cache
-def _symbol(z: int) -> str:
-    from pymatgen.core import Element
-
-    return Element.from_Z(z).symbol
-
-
 def charge_balance_flags(z: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
     """(B, 1) float: 1.0 where the graph's composition is charge-balanced by common oxidation
     states (:func:`crystaldos.evaluation.baselines.charge_balanced`), from atomic numbers (N,)
     and graph indices (N,). Computed on the CPU, cached per composition."""
+    from crystaldos.elements import symbol_of
     from crystaldos.evaluation.baselines import balanced_composition
 
     key = batch.detach().cpu().long() * 1024 + z.detach().cpu().long()
     groups, counts = torch.unique(key, return_counts=True)
     compositions: list[list[tuple[str, int]]] = [[] for _ in range(n_graphs)]
     for g, n in zip(groups.tolist(), counts.tolist(), strict=True):
-        compositions[g // 1024].append((_symbol(g % 1024), n))
+        compositions[g // 1024].append((symbol_of(g % 1024), n))
     flags = [float(balanced_composition(tuple(sorted(c)))) if c else 0.0 for c in compositions]
     return torch.tensor(flags, device=z.device)[:, None]
 

@@ -183,6 +183,12 @@ def scf_convergence(settings: DFTSettings) -> dict:
     return out
 
 
+def gpaw_failure(where: str, what: str, err: Exception) -> DFTError:
+    """A one-line DFTError for an exception GPAW raised."""
+    reason = str(err).splitlines()[0] if str(err) else ""
+    return DFTError(where, f"{what}: {type(err).__name__}: {reason}")
+
+
 def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
               grid: Grid = EDOS_300) -> DFTEDOS:
     """Run GPAW on ``crystal`` and return its eDOS (see the module docstring)."""
@@ -212,8 +218,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     try:
         atoms.get_potential_energy()
     except Exception as err:  # GPAW raises KohnShamConvergenceError, KeyError for setups...
-        reason = str(err).splitlines()[0] if str(err) else ""
-        raise DFTError(where, f"GPAW failed: {type(err).__name__}: {reason}") from None
+        raise gpaw_failure(where, "GPAW failed", err) from None
     if settings.nscf_kpoint_density is not None:
         size, _ = kpts2sizeandoffsets(density=settings.nscf_kpoint_density, gamma=True,
                                       atoms=atoms)
@@ -221,9 +226,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
             calc = calc.fixed_density(kpts={"size": tuple(int(n) for n in size), "gamma": True},
                                       txt=None)
         except Exception as err:
-            reason = str(err).splitlines()[0] if str(err) else ""
-            raise DFTError(where, f"GPAW's non-self-consistent pass failed: "
-                                  f"{type(err).__name__}: {reason}") from None
+            raise gpaw_failure(where, "GPAW's non-self-consistent pass failed", err) from None
     fermi = float(calc.get_fermi_level())
     n_k = len(calc.get_ibz_k_points())
     n_s = calc.get_number_of_spins()
