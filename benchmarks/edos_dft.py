@@ -36,6 +36,7 @@ import numpy as np
 
 from crystaldos.datasets.jsonl import load_jsonl
 from crystaldos.datasets.shared import load_jarvis_edos_sample50
+from crystaldos.errors import DatasetError
 from crystaldos.evaluation.baselines import (
     CompositionKNNBaseline,
     MeanSpectrumBaseline,
@@ -191,7 +192,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    data = load_jsonl(args.data)
+    try:
+        data = load_jsonl(args.data)
+    except DatasetError as err:
+        raise SystemExit(f"error: {err}") from None
     train = data.split("train")
     test = data.split("test")
     grid = data.grid

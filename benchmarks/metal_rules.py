@@ -20,6 +20,7 @@ import numpy as np
 
 from crystaldos.datasets.jsonl import load_jsonl
 from crystaldos.datasets.shared import load_jarvis_edos_sample50
+from crystaldos.errors import DatasetError
 from crystaldos.evaluation.baselines import (
     OXIDATION_TABLES,
     charge_rule_says_metal,
@@ -43,7 +44,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="an assembled DFT eDOS set")
     args = parser.parse_args()
-    data = load_jsonl(args.data)
+    try:
+        data = load_jsonl(args.data)
+    except DatasetError as err:
+        raise SystemExit(f"error: {err}") from None
     blocks = {}
     for name, splits in (("DFT train+val", ("train", "val")), ("DFT test", ("test",))):
         records = [r for r in data.records if r.split in splits]
