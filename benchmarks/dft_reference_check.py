@@ -7,6 +7,8 @@ PBE column, not experiment). Prints a table, the cost per crystal, and writes JS
 
     python benchmarks/dft_reference_check.py --out benchmarks/results_dft_check/dzp-k2.5.json
     python benchmarks/dft_reference_check.py --basis szp --kpoint-density 2.0 --out ...
+    python benchmarks/dft_reference_check.py --only CuCl --kpoint-density 2.0 \\
+        --basis '{"Cu": "dzp", "default": "szp(dzp)"}'   (which atom's basis closes CuCl's gap)
 
 Reference values (eV; moments in Bohr magnetons per atom): experimental gaps as tabulated in
 Kittel, Introduction to Solid State Physics (8th ed.), table 8.1, and Madelung, Semiconductors:
@@ -53,7 +55,9 @@ CRYSTALS: dict[str, tuple[dict, float, float | None, float | None]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--basis", default="dzp")
+    parser.add_argument("--basis", default="dzp",
+                        help='a GPAW basis name, or per element as JSON: '
+                        '\'{"Cu": "dzp", "default": "szp(dzp)"}\'')
     parser.add_argument("--kpoint-density", type=float, default=2.5)
     parser.add_argument("--grid-spacing", type=float, default=0.2, help="Å")
     parser.add_argument("--density-convergence", type=float, default=None,
@@ -69,7 +73,8 @@ def main() -> None:
     from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos
     from crystaldos.structures.readers import from_ase
 
-    settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
+    basis = json.loads(args.basis) if args.basis.startswith("{") else args.basis
+    settings = DFTSettings(basis=basis, kpoint_density=args.kpoint_density,
                            grid_spacing=args.grid_spacing,
                            density_convergence=args.density_convergence,
                            nscf_kpoint_density=args.nscf_kpoint_density)

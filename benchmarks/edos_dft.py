@@ -115,6 +115,11 @@ def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true
         overrides = metal != rule
         result["charge_rule_overrides"] = int(overrides.sum())
         result["charge_rule_overrides_right"] = int((metal == true_metal)[overrides].sum())
+        result["wrong_metal_calls"] = [  # per material: what the head said, and the rule
+            {"id": c.id, "formula": c.formula, "metal_probability": round(float(p), 3),
+             "is_metal": bool(t), "charge_rule_says_metal": bool(r)}
+            for c, p, t, r, m in zip(crystals, p_metal, true_metal, rule, metal, strict=True)
+            if m != t]
     return result, seconds
 
 

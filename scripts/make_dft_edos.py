@@ -242,6 +242,9 @@ def summary(args: argparse.Namespace) -> None:
         "atoms_per_cell_max": max(len(r["species"]) for r in rows),
         "seconds_per_spectrum_mean": float(seconds.mean()),
         "seconds_per_spectrum_median": float(np.median(seconds)),
+        "seconds_median_by_atoms": {
+            str(n): float(np.median([r["seconds"] for r in rows if len(r["species"]) == n]))
+            for n in sorted({len(r["species"]) for r in rows})},
         "recomputed": len(lines) - len(rows),
         # every computation spent, superseded records included
         "core_hours": float((sum(r["seconds"] for r in lines)
