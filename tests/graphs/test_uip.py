@@ -25,3 +25,28 @@ def test_chgnet_features_are_appended_to_the_element_table() -> None:
 def test_unknown_potential_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown uip_features"):
         GraphSettings(uip_features="mace")
+
+
+def test_crystal_summary_pools_atom_features_and_reads_forces_and_stress() -> None:
+    pytest.importorskip("chgnet")
+    from crystaldos.graphs.uip import SUMMARY_GLOBALS, uip_atom_features, uip_crystal_summary
+
+    crystal = rocksalt()
+    summary = uip_crystal_summary(crystal, "chgnet")
+    assert summary.shape == (4 * 64 + len(SUMMARY_GLOBALS),)
+    assert np.all(np.isfinite(summary))
+    feas = uip_atom_features(crystal, "chgnet")
+    np.testing.assert_allclose(summary[:64], feas.mean(0), atol=1e-5)
+    named = dict(zip(SUMMARY_GLOBALS, summary[256:], strict=True))
+    assert named["n_atoms"] == 8
+    assert named["max_force_eV_per_A"] < 0.05  # rock salt: forces vanish by symmetry
+    assert named["volume_A3_per_atom"] == pytest.approx(crystal.volume / 8)
+    # an atom moved off its site feels a restoring force
+    from crystaldos.structures.crystal import Crystal
+
+    positions = crystal.positions.copy()
+    positions[0, 0] += 0.15
+    moved = Crystal(crystal.lattice, crystal.numbers, positions)
+    moved_globals = dict(zip(SUMMARY_GLOBALS, uip_crystal_summary(moved, "chgnet")[256:],
+                             strict=True))
+    assert moved_globals["max_force_eV_per_A"] > 0.1

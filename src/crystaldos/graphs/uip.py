@@ -31,17 +31,48 @@ def _chgnet() -> Any:
     return CHGNet.load(verbose=False)
 
 
-def uip_atom_features(crystal: Crystal, name: str) -> np.ndarray:
-    """(N, width) float32 atom features of ``crystal`` from potential ``name``."""
+def _chgnet_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
+    """One pretrained-potential call on ``crystal`` with its atom features checked."""
     if name != "chgnet":
         raise CrystalDosError(f"unknown potential features {name!r}; choose from "
                               f"{sorted(UIP_WIDTHS)}")
     from pymatgen.io.ase import AseAtomsAdaptor
 
     structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
-    out = _chgnet().predict_structure(structure, task="e", return_atom_feas=True)
+    out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
     features = np.asarray(out["atom_fea"], dtype=np.float32)
     if features.shape != (crystal.n_atoms, UIP_WIDTHS[name]):
         raise CrystalDosError(f"{crystal.source}: CHGNet gave atom features of shape "
                               f"{features.shape} for {crystal.n_atoms} atoms")
-    return features
+    out["atom_fea"] = features
+    return out
+
+
+def uip_atom_features(crystal: Crystal, name: str) -> np.ndarray:
+    """(N, width) float32 atom features of ``crystal`` from potential ``name``."""
+    return _chgnet_call(crystal, name, "e")["atom_fea"]
+
+
+#: names of the last entries of :func:`uip_crystal_summary` (after the pooled atom features).
+SUMMARY_GLOBALS = ("energy_eV_per_atom", "max_force_eV_per_A", "mean_force_eV_per_A",
+                   "pressure_GPa", "von_mises_stress_GPa", "mean_abs_magmom_muB", "n_atoms",
+                   "volume_A3_per_atom")
+
+
+def uip_crystal_summary(crystal: Crystal, name: str) -> np.ndarray:
+    """(4 * width + 8,) float64 description of ``crystal`` by the potential at its given
+    geometry, from one call: the atom features pooled by mean, max, min and standard deviation,
+    then :data:`SUMMARY_GLOBALS` (energy, residual forces and stress say how far the structure
+    is from the potential's equilibrium, which dynamical instabilities correlate with)."""
+    out = _chgnet_call(crystal, name, "efsm")
+    feas = out["atom_fea"].astype(np.float64)
+    forces = np.linalg.norm(np.asarray(out["f"], dtype=np.float64), axis=1)
+    stress = np.asarray(out["s"], dtype=np.float64).reshape(3, 3)  # GPa
+    pressure = float(np.trace(stress)) / 3.0
+    deviatoric = stress - pressure * np.eye(3)
+    globals_ = [float(out["e"]), forces.max(), forces.mean(), pressure,
+                float(np.sqrt(1.5 * np.sum(deviatoric ** 2))),
+                float(np.mean(np.abs(np.asarray(out["m"], dtype=np.float64)))),
+                float(crystal.n_atoms), crystal.volume / crystal.n_atoms]
+    return np.concatenate([feas.mean(0), feas.max(0), feas.min(0), feas.std(0),
+                           np.asarray(globals_)])
