@@ -50,3 +50,22 @@ def test_crystal_summary_pools_atom_features_and_reads_forces_and_stress() -> No
     moved_globals = dict(zip(SUMMARY_GLOBALS, uip_crystal_summary(moved, "chgnet")[256:],
                              strict=True))
     assert moved_globals["max_force_eV_per_A"] > 0.1
+
+
+def test_sevennet_features_and_summary() -> None:
+    pytest.importorskip("sevenn")
+    from crystaldos.graphs.uip import SUMMARY_GLOBALS, uip_crystal_summary
+
+    crystal = rocksalt()
+    graph = build_graph(crystal, GraphSettings(uip_features="sevennet"))
+    assert graph.x.shape == (8, 92 + 128)
+    embeddings = graph.x[:, 92:].numpy()
+    na = crystal.numbers == 11
+    np.testing.assert_allclose(embeddings[na], embeddings[na][:1].repeat(na.sum(), 0),
+                               atol=1e-4)
+    summary = uip_crystal_summary(crystal, "sevennet")
+    assert summary.shape == (4 * 128 + len(SUMMARY_GLOBALS),)
+    named = dict(zip(SUMMARY_GLOBALS, summary[512:], strict=True))
+    assert np.isnan(named["mean_abs_magmom_muB"])  # SevenNet predicts no moments
+    assert named["max_force_eV_per_A"] < 0.05
+    assert -5.0 < named["energy_eV_per_atom"] < -2.0  # NaCl, PBE: about -3.4 eV/atom

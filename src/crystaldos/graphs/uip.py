@@ -3,7 +3,9 @@
 Universal potentials were trained on millions of DFT forces; their per-atom embeddings encode
 the bonding (stiffness, coordination) that a phonon DOS measures. ``chgnet``: the 64 atom
 features CHGNet 0.3/0.4 computes before its energy head (``return_atom_feas``), with the
-pretrained weights that ship inside the ``chgnet`` wheel (offline). Frozen: the features are
+pretrained weights that ship inside the ``chgnet`` wheel (offline); ``sevennet``: the 128 scalar
+node features of SevenNet-0's last interaction block, where its energy readout starts (weights
+inside the ``sevenn`` wheel). Frozen: the features are
 computed once per structure when its graph is built (and cached with it).
 """
 
@@ -18,7 +20,10 @@ from crystaldos.errors import CrystalDosError
 from crystaldos.structures.crystal import Crystal
 
 #: width of each potential's atom features.
-UIP_WIDTHS = {"chgnet": 64}
+UIP_WIDTHS = {"chgnet": 64, "sevennet": 128}
+
+#: GPa per eV/Å^3 (ASE stresses to CHGNet's unit).
+GPA_PER_EV_A3 = 160.21766
 
 
 @cache
@@ -31,18 +36,60 @@ def _chgnet() -> Any:
     return CHGNet.load(verbose=False)
 
 
-def _chgnet_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
-    """One pretrained-potential call on ``crystal`` with its atom features checked."""
-    if name != "chgnet":
+class _SevenNet:
+    """SevenNet-0 (weights inside the ``sevenn`` wheel) with its last interaction's 128 scalar
+    node features caught on their way into the energy readout."""
+
+    def __init__(self) -> None:
+        try:
+            import sevenn._keys as keys
+            from sevenn.calculator import SevenNetCalculator
+        except ImportError:
+            raise CrystalDosError("SevenNet atom features need the sevenn package: "
+                                  "pip install 'crystaldos[reference]'") from None
+        self.calculator = SevenNetCalculator("7net-0", device="cpu")
+        self.caught: dict[str, np.ndarray] = {}
+
+        def catch(_module: Any, inputs: tuple) -> None:
+            self.caught["atom_fea"] = inputs[0][keys.NODE_FEATURE].detach().cpu().numpy()
+
+        readout = self.calculator.model._modules["reduce_input_to_hidden"]
+        readout.register_forward_pre_hook(catch)
+
+    def __call__(self, crystal: Crystal) -> dict[str, Any]:
+        atoms = crystal.to_ase()
+        atoms.calc = self.calculator
+        voigt = np.asarray(atoms.get_stress(), dtype=np.float64)  # eV/Å^3: xx yy zz yz xz xy
+        xx, yy, zz, yz, xz, xy = voigt * GPA_PER_EV_A3
+        return {"atom_fea": self.caught["atom_fea"].copy(),
+                "e": float(atoms.get_potential_energy()) / crystal.n_atoms,
+                "f": np.asarray(atoms.get_forces(), dtype=np.float64),
+                "s": np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]),
+                "m": None}
+
+
+@cache
+def _sevennet() -> _SevenNet:
+    return _SevenNet()
+
+
+def _uip_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
+    """One pretrained-potential call on ``crystal``: atom features (``atom_fea``), energy per
+    atom (``e``, eV), forces (``f``, eV/Å), stress (``s``, GPa, CHGNet's sign) and magnetic
+    moments (``m``, μB, None for SevenNet) as far as ``task`` asks (CHGNet's letters)."""
+    if name not in UIP_WIDTHS:
         raise CrystalDosError(f"unknown potential features {name!r}; choose from "
                               f"{sorted(UIP_WIDTHS)}")
-    from pymatgen.io.ase import AseAtomsAdaptor
+    if name == "chgnet":
+        from pymatgen.io.ase import AseAtomsAdaptor
 
-    structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
-    out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
+        structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
+        out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
+    else:
+        out = _sevennet()(crystal)
     features = np.asarray(out["atom_fea"], dtype=np.float32)
     if features.shape != (crystal.n_atoms, UIP_WIDTHS[name]):
-        raise CrystalDosError(f"{crystal.source}: CHGNet gave atom features of shape "
+        raise CrystalDosError(f"{crystal.source}: {name} gave atom features of shape "
                               f"{features.shape} for {crystal.n_atoms} atoms")
     out["atom_fea"] = features
     return out
@@ -50,7 +97,7 @@ def _chgnet_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
 
 def uip_atom_features(crystal: Crystal, name: str) -> np.ndarray:
     """(N, width) float32 atom features of ``crystal`` from potential ``name``."""
-    return _chgnet_call(crystal, name, "e")["atom_fea"]
+    return _uip_call(crystal, name, "e")["atom_fea"]
 
 
 #: names of the last entries of :func:`uip_crystal_summary` (after the pooled atom features).
@@ -63,8 +110,9 @@ def uip_crystal_summary(crystal: Crystal, name: str) -> np.ndarray:
     """(4 * width + 8,) float64 description of ``crystal`` by the potential at its given
     geometry, from one call: the atom features pooled by mean, max, min and standard deviation,
     then :data:`SUMMARY_GLOBALS` (energy, residual forces and stress say how far the structure
-    is from the potential's equilibrium, which dynamical instabilities correlate with)."""
-    out = _chgnet_call(crystal, name, "efsm")
+    is from the potential's equilibrium, which dynamical instabilities correlate with). SevenNet
+    predicts no magnetic moments: its moment entry is NaN."""
+    out = _uip_call(crystal, name, "efsm")
     feas = out["atom_fea"].astype(np.float64)
     forces = np.linalg.norm(np.asarray(out["f"], dtype=np.float64), axis=1)
     stress = np.asarray(out["s"], dtype=np.float64).reshape(3, 3)  # GPa
@@ -72,7 +120,7 @@ def uip_crystal_summary(crystal: Crystal, name: str) -> np.ndarray:
     deviatoric = stress - pressure * np.eye(3)
     globals_ = [float(out["e"]), forces.max(), forces.mean(), pressure,
                 float(np.sqrt(1.5 * np.sum(deviatoric ** 2))),
-                float(np.mean(np.abs(np.asarray(out["m"], dtype=np.float64)))),
+                float(np.mean(np.abs(out["m"]))) if out["m"] is not None else float("nan"),
                 float(crystal.n_atoms), crystal.volume / crystal.n_atoms]
     return np.concatenate([feas.mean(0), feas.max(0), feas.min(0), feas.std(0),
                            np.asarray(globals_)])

@@ -1,0 +1,150 @@
+"""Dynamical stability on JARVIS validation from what a universal potential says about a crystal.
+
+    OMP_NUM_THREADS=1 python benchmarks/stability_uip.py
+
+The truth is the one of ``benchmarks/stability_classifier.py``: a material is unstable when more
+than 10 % of the modes of its JARVIS DFT phonon DOS are imaginary. Each train and val structure
+is described by one call of a pretrained universal potential at its DFT geometry
+(:func:`crystaldos.graphs.uip.uip_crystal_summary`: the atom features pooled four ways, the
+energy, the residual forces and stress, magnetic moments, size and volume), CHGNet's, SevenNet-0's
+and both side by side. A gradient-boosted
+tree classifier (scikit-learn) is fitted on the train materials; its threshold is chosen on the
+train materials too, from 5-fold out-of-fold probabilities, so that it flags as many train
+materials as are unstable (no choice is made on validation). Beside it, the same classifier on
+the composition alone (element fractions, no structure, no potential) and the routes of
+``results_stability/metrics.json`` (the DOS of the bundled models, the baselines, the direct
+network), which were measured on the same 395 validation materials.
+
+The summaries are cached per id under ``cache/stability_uip/`` (resumable); writes
+``benchmarks/results_stability/uip_metrics.json`` and ``uip_pr_curve.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from stability_classifier import THRESHOLD, confusion  # same folder: same truth, same table
+
+RESULTS = Path(__file__).parent / "results_stability"
+
+
+def summaries(records: list, cache: Path, potential: str) -> np.ndarray:
+    """(n, d) ``potential`` summaries of ``records``' crystals, read from or added to ``cache``."""
+    from crystaldos.graphs.uip import uip_crystal_summary
+    from crystaldos.safe_io import atomic_target
+
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{potential}_summary.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as stored:
+            known = dict(zip(stored["ids"].tolist(), stored["X"], strict=True))
+    missing = [r for r in records if r.id not in known]
+    start = time.time()
+    for n, record in enumerate(missing, 1):
+        known[record.id] = uip_crystal_summary(record.crystal, potential)
+        if n % 250 == 0 or n == len(missing):
+            with atomic_target(path) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, ids=np.array(list(known)), X=np.stack(list(known.values())))
+            print(f"  {potential}: {n}/{len(missing)} summaries, {time.time() - start:.0f} s",
+                  flush=True)
+    return np.stack([known[r.id] for r in records])
+
+
+def classifier() -> object:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
+
+
+def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
+                  ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Validation probabilities, the train-chosen threshold and the train out-of-fold ones."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    oof = cross_val_predict(classifier(), x_train, y_train, cv=folds,
+                            method="predict_proba")[:, 1]
+    flagged = int(y_train.sum())
+    threshold = float(np.sort(oof)[-flagged])
+    model = classifier().fit(x_train, y_train)
+    return model.predict_proba(x_val)[:, 1], threshold, oof
+
+
+def precision_at_recall(score: np.ndarray, truth: np.ndarray, recall: float) -> float:
+    """Highest precision of ``score`` >= t over thresholds whose recall is at least ``recall``."""
+    best = 0.0
+    for t in np.unique(score):
+        pred = score >= t
+        if np.sum(pred & truth) >= recall * truth.sum():
+            best = max(best, float(np.mean(truth[pred])))
+    return best
+
+
+def main() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from crystaldos.datasets.shared import load_jarvis_phonon_benchmark
+    from crystaldos.evaluation.baselines import composition_vectors
+    from crystaldos.physics.phonon import modes_from_dos, negative_mode_fraction
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--potentials", nargs="+", default=["chgnet", "sevennet"])
+    parser.add_argument("--cache", type=Path, default=Path("cache/stability_uip"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    start = time.time()
+    data = load_jarvis_phonon_benchmark().with_structures().with_spectra()
+    train, val = data.split("train").records, data.split("val").records
+
+    def unstable(records: list) -> np.ndarray:
+        return np.array([negative_mode_fraction(modes_from_dos(data.grid, r.dos, 1)) > THRESHOLD
+                         for r in records])
+
+    y_train, y_val = unstable(train), unstable(val)
+    n = len(train)
+    feature_sets, seconds = {}, {}
+    for potential in args.potentials:
+        t0 = time.time()
+        feature_sets[f"uip:{potential}"] = summaries(train + val, args.cache, potential)
+        seconds[potential] = (time.time() - t0) / (len(train) + len(val))
+    if len(args.potentials) > 1:
+        feature_sets["uip:" + "+".join(args.potentials)] = np.hstack(
+            [feature_sets[f"uip:{p}"] for p in args.potentials])
+    feature_sets["composition_gbm"] = composition_vectors([r.crystal for r in train + val])
+    routes, extra = {}, {}
+    for name, x in feature_sets.items():
+        xt, xv = x[:n], x[n:]
+        prob, threshold, oof = fit_and_score(xt, y_train, xv)
+        routes[name] = prob
+        extra[name] = {"threshold_from_train": threshold,
+                       "auc_val": float(roc_auc_score(y_val, prob)),
+                       "auc_train_out_of_fold": float(roc_auc_score(y_train, oof)),
+                       "precision_at_recall_0.6_val": precision_at_recall(prob, y_val, 0.6),
+                       **confusion(prob >= threshold, y_val)}
+    earlier = json.loads((args.out / "metrics.json").read_text())["routes"] \
+        if (args.out / "metrics.json").exists() else {}
+    metrics = {"threshold_share": THRESHOLD, "n_train": len(train), "n_val": len(val),
+               "unstable_share_train": float(y_train.mean()),
+               "unstable_share_val": float(y_val.mean()), "routes": extra,
+               "earlier_routes_same_val": earlier,
+               "summary_seconds_per_structure_incl_cache_reads": seconds,
+               "seconds": round(time.time() - start, 1)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "uip_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    from stability_classifier import pr_curve
+
+    pr_curve(args.out / "uip_pr_curve.png", routes, y_val)
+    for name, m in {**extra, **earlier}.items():
+        print(f"{name:>22s}  accuracy {m['accuracy']:.3f}  unstable: precision "
+              f"{m['precision_unstable']:.3f} recall {m['recall_unstable']:.3f}"
+              + (f"  AUC {m['auc_val']:.3f}" if "auc_val" in m else ""))
+
+
+if __name__ == "__main__":
+    main()
