@@ -63,8 +63,9 @@ def classifier() -> object:
 
 
 def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
-                  ) -> tuple[np.ndarray, float, np.ndarray]:
-    """Validation probabilities, the train-chosen threshold and the train out-of-fold ones."""
+                  ) -> tuple[np.ndarray, float, np.ndarray, object]:
+    """Validation probabilities, the train-chosen threshold, the train out-of-fold ones and
+    the classifier fitted on all train materials."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
@@ -73,7 +74,7 @@ def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
     flagged = int(y_train.sum())
     threshold = float(np.sort(oof)[-flagged])
     model = classifier().fit(x_train, y_train)
-    return model.predict_proba(x_val)[:, 1], threshold, oof
+    return model.predict_proba(x_val)[:, 1], threshold, oof, model
 
 
 def precision_at_recall(score: np.ndarray, truth: np.ndarray, recall: float) -> float:
@@ -84,6 +85,38 @@ def precision_at_recall(score: np.ndarray, truth: np.ndarray, recall: float) -> 
         if np.sum(pred & truth) >= recall * truth.sum():
             best = max(best, float(np.mean(truth[pred])))
     return best
+
+
+def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -> None:
+    """Export the chosen classifier as numpy trees with its card (see
+    :mod:`crystaldos.prediction.stability`)."""
+    from crystaldos.models.boosted_trees import BoostedTrees
+    from crystaldos.prediction.stability import StabilityClassifier
+
+    name = "uip:" + "+".join(args.bundle_potentials)
+    model, threshold = fitted[name]
+    scores = extra[name]
+    note = (f"JARVIS validation: precision {scores['precision_unstable']:.2f}, recall "
+            f"{scores['recall_unstable']:.2f} for unstable, AUC {scores['auc_val']:.3f}")
+    card = {"name": "stability-uip", "target": "unstable: more than 10 % of the JARVIS DFT "
+            "phonon DOS's modes imaginary (OptB88vdW, finite differences)",
+            "training": {"command": "OMP_NUM_THREADS=1 python benchmarks/stability_uip.py "
+                         f"--bundle {args.bundle} --bundle-potentials "
+                         + " ".join(args.bundle_potentials),
+                         "data": "JARVIS phonon benchmark, train materials with dft_3d "
+                         "structures", "n_train": metrics["n_train"],
+                         "unstable_share_train": metrics["unstable_share_train"],
+                         "threshold_rule": "flags on train (5-fold out-of-fold) as many "
+                         "materials as are unstable"},
+            "validation": {k: v for k, v in scores.items() if k != "threshold_from_train"},
+            "validation_note": note,
+            "caveat": "Trained on JARVIS oxides and nitrides at their DFT geometries: a "
+                      "structure far from its potential-energy minimum, or from another "
+                      "chemistry, reads differently; the JARVIS label itself comes from "
+                      "Gamma-point finite differences of a conventional cell."}
+    StabilityClassifier(BoostedTrees.from_sklearn(model), tuple(args.bundle_potentials),
+                        threshold, card).save(args.bundle)
+    print(f"bundled {name} -> {args.bundle} ({note})")
 
 
 def main() -> None:
@@ -97,6 +130,10 @@ def main() -> None:
     parser.add_argument("--potentials", nargs="+", default=["chgnet", "sevennet"])
     parser.add_argument("--cache", type=Path, default=Path("cache/stability_uip"))
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--bundle", type=Path, default=None, help="Also write the classifier "
+                        "on the summaries of --bundle-potentials to this directory "
+                        "(src/crystaldos/pretrained/stability-uip is the bundled one).")
+    parser.add_argument("--bundle-potentials", nargs="+", default=["chgnet"])
     args = parser.parse_args()
     start = time.time()
     data = load_jarvis_phonon_benchmark().with_structures().with_spectra()
@@ -117,10 +154,11 @@ def main() -> None:
         feature_sets["uip:" + "+".join(args.potentials)] = np.hstack(
             [feature_sets[f"uip:{p}"] for p in args.potentials])
     feature_sets["composition_gbm"] = composition_vectors([r.crystal for r in train + val])
-    routes, extra = {}, {}
+    routes, extra, fitted = {}, {}, {}
     for name, x in feature_sets.items():
         xt, xv = x[:n], x[n:]
-        prob, threshold, oof = fit_and_score(xt, y_train, xv)
+        prob, threshold, oof, model = fit_and_score(xt, y_train, xv)
+        fitted[name] = (model, threshold)
         routes[name] = prob
         extra[name] = {"threshold_from_train": threshold,
                        "auc_val": float(roc_auc_score(y_val, prob)),
@@ -137,6 +175,8 @@ def main() -> None:
                "seconds": round(time.time() - start, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "uip_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    if args.bundle is not None:
+        bundle(args, fitted, extra, metrics)
     from stability_classifier import pr_curve
 
     pr_curve(args.out / "uip_pr_curve.png", routes, y_val)

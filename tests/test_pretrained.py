@@ -51,6 +51,18 @@ def test_models_command_lists_both() -> None:
     for name, count in BUNDLED.items():
         assert name in result.output
         assert f"grid {count} points" in result.output
+    assert "stability-uip  (boosted trees on sevennet summaries" in result.output
+
+
+def test_bundled_stability_classifier_is_complete() -> None:
+    from crystaldos.graphs.uip import UIP_WIDTHS, summary_globals
+    from crystaldos.prediction.stability import StabilityClassifier
+
+    classifier = StabilityClassifier.load()
+    width = sum(4 * UIP_WIDTHS[p] + len(summary_globals(p)) for p in classifier.potentials)
+    assert classifier.trees.n_features == width
+    assert 0.0 < classifier.threshold < 1.0
+    assert classifier.card["validation"]["n"] == 395
 
 
 def test_aliases_resolve_to_the_same_model() -> None:

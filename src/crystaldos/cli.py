@@ -416,6 +416,52 @@ def verify(
 
 
 @app.command()
+def stability(
+    inputs: Inputs,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Also write the rows to this CSV file.")] = None,
+) -> None:
+    """Probability that each crystal is dynamically unstable (more than 10 % imaginary modes),
+    from what universal potentials say about it at its given geometry (the bundled
+    stability-uip classifier; needs the reference extra). Exit status 1 if any is skipped."""
+    import csv
+    import io
+
+    from crystaldos.prediction.stability import StabilityClassifier
+    from crystaldos.safe_io import atomic_write_text
+    from crystaldos.structures.sources import StructureFailure, iter_inputs
+
+    classifier = StabilityClassifier.load()
+    rows, skipped = [], 0
+    for item in iter_inputs(inputs):
+        if isinstance(item, StructureFailure):
+            skipped += 1
+            _err(f"skipped {item}")
+            continue
+        try:
+            row = classifier.row(item)
+        except CrystalDosError as err:
+            skipped += 1
+            _err(f"skipped {item.source}: {err}")
+            continue
+        rows.append(row)
+        typer.echo(f"{row['id']:>24s}  {row['formula']:>14s}  P(unstable) "
+                   f"{row['unstable_probability']:.3f}  "
+                   f"{'unstable' if row['unstable'] else 'stable'}")
+    if output is not None and rows:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(output, text.getvalue())
+    typer.echo(f"{len(rows)} classified at threshold {classifier.threshold:.3f} "
+               f"({classifier.card.get('validation_note', '')}); {skipped} skipped"
+               + (f" -> {output}" if output is not None and rows else ""))
+    if skipped:
+        raise typer.Exit(1)
+
+
+@app.command()
 def ensemble(
     members: Annotated[list[Path], typer.Argument(help="Trained model directories (same "
                                                   "recipe, different --seed).")],
@@ -488,6 +534,16 @@ def models() -> None:
             typer.echo(f"  caveat: {card['caveat']}")
     if not seen:
         typer.echo("no bundled models found")
+    from crystaldos.prediction.stability import CARD_NAME, CLASSIFIER_DIR, StabilityClassifier
+
+    if (CLASSIFIER_DIR / CARD_NAME).exists():
+        classifier = StabilityClassifier.load()
+        typer.echo(f"stability-uip  (boosted trees on {' + '.join(classifier.potentials)} "
+                   "summaries; `crystaldos stability`, needs the reference extra)")
+        typer.echo(f"  {classifier.card.get('validation_note', '')}, threshold "
+                   f"{classifier.threshold:.3f} chosen on train")
+        if classifier.card.get("caveat"):
+            typer.echo(f"  caveat: {classifier.card['caveat']}")
 
 
 @app.command()

@@ -29,15 +29,15 @@ def test_unknown_potential_is_refused() -> None:
 
 def test_crystal_summary_pools_atom_features_and_reads_forces_and_stress() -> None:
     pytest.importorskip("chgnet")
-    from crystaldos.graphs.uip import SUMMARY_GLOBALS, uip_atom_features, uip_crystal_summary
+    from crystaldos.graphs.uip import summary_globals, uip_atom_features, uip_crystal_summary
 
     crystal = rocksalt()
     summary = uip_crystal_summary(crystal, "chgnet")
-    assert summary.shape == (4 * 64 + len(SUMMARY_GLOBALS),)
+    assert summary.shape == (4 * 64 + len(summary_globals("chgnet")),)
     assert np.all(np.isfinite(summary))
     feas = uip_atom_features(crystal, "chgnet")
     np.testing.assert_allclose(summary[:64], feas.mean(0), atol=1e-5)
-    named = dict(zip(SUMMARY_GLOBALS, summary[256:], strict=True))
+    named = dict(zip(summary_globals("chgnet"), summary[256:], strict=True))
     assert named["n_atoms"] == 8
     assert named["max_force_eV_per_A"] < 0.05  # rock salt: forces vanish by symmetry
     assert named["volume_A3_per_atom"] == pytest.approx(crystal.volume / 8)
@@ -47,14 +47,14 @@ def test_crystal_summary_pools_atom_features_and_reads_forces_and_stress() -> No
     positions = crystal.positions.copy()
     positions[0, 0] += 0.15
     moved = Crystal(crystal.lattice, crystal.numbers, positions)
-    moved_globals = dict(zip(SUMMARY_GLOBALS, uip_crystal_summary(moved, "chgnet")[256:],
+    moved_globals = dict(zip(summary_globals("chgnet"), uip_crystal_summary(moved, "chgnet")[256:],
                              strict=True))
     assert moved_globals["max_force_eV_per_A"] > 0.1
 
 
 def test_sevennet_features_and_summary() -> None:
     pytest.importorskip("sevenn")
-    from crystaldos.graphs.uip import SUMMARY_GLOBALS, uip_crystal_summary
+    from crystaldos.graphs.uip import summary_globals, uip_crystal_summary
 
     crystal = rocksalt()
     graph = build_graph(crystal, GraphSettings(uip_features="sevennet"))
@@ -64,8 +64,8 @@ def test_sevennet_features_and_summary() -> None:
     np.testing.assert_allclose(embeddings[na], embeddings[na][:1].repeat(na.sum(), 0),
                                atol=1e-4)
     summary = uip_crystal_summary(crystal, "sevennet")
-    assert summary.shape == (4 * 128 + len(SUMMARY_GLOBALS),)
-    named = dict(zip(SUMMARY_GLOBALS, summary[512:], strict=True))
-    assert np.isnan(named["mean_abs_magmom_muB"])  # SevenNet predicts no moments
+    assert summary.shape == (4 * 128 + len(summary_globals("sevennet")),)
+    named = dict(zip(summary_globals("sevennet"), summary[512:], strict=True))
+    assert "mean_abs_magmom_muB" not in named  # SevenNet predicts no moments
     assert named["max_force_eV_per_A"] < 0.05
     assert -5.0 < named["energy_eV_per_atom"] < -2.0  # NaCl, PBE: about -3.4 eV/atom

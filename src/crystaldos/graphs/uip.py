@@ -100,27 +100,32 @@ def uip_atom_features(crystal: Crystal, name: str) -> np.ndarray:
     return _uip_call(crystal, name, "e")["atom_fea"]
 
 
-#: names of the last entries of :func:`uip_crystal_summary` (after the pooled atom features).
-SUMMARY_GLOBALS = ("energy_eV_per_atom", "max_force_eV_per_A", "mean_force_eV_per_A",
-                   "pressure_GPa", "von_mises_stress_GPa", "mean_abs_magmom_muB", "n_atoms",
-                   "volume_A3_per_atom")
+#: potentials that predict magnetic moments (their summaries hold ``mean_abs_magmom_muB``).
+PREDICTS_MOMENTS = frozenset({"chgnet"})
+
+
+def summary_globals(name: str) -> tuple[str, ...]:
+    """Names of the last entries of :func:`uip_crystal_summary` (after the pooled features)."""
+    moments = ("mean_abs_magmom_muB",) if name in PREDICTS_MOMENTS else ()
+    return ("energy_eV_per_atom", "max_force_eV_per_A", "mean_force_eV_per_A", "pressure_GPa",
+            "von_mises_stress_GPa", *moments, "n_atoms", "volume_A3_per_atom")
 
 
 def uip_crystal_summary(crystal: Crystal, name: str) -> np.ndarray:
-    """(4 * width + 8,) float64 description of ``crystal`` by the potential at its given
-    geometry, from one call: the atom features pooled by mean, max, min and standard deviation,
-    then :data:`SUMMARY_GLOBALS` (energy, residual forces and stress say how far the structure
-    is from the potential's equilibrium, which dynamical instabilities correlate with). SevenNet
-    predicts no magnetic moments: its moment entry is NaN."""
+    """(4 * width + len(summary_globals(name)),) float64 description of ``crystal`` by the
+    potential at its given geometry, from one call: the atom features pooled by mean, max, min
+    and standard deviation, then :func:`summary_globals` (energy, residual forces and stress
+    say how far the structure is from the potential's equilibrium, which dynamical
+    instabilities correlate with; the mean magnetic moment where the potential predicts one)."""
     out = _uip_call(crystal, name, "efsm")
     feas = out["atom_fea"].astype(np.float64)
     forces = np.linalg.norm(np.asarray(out["f"], dtype=np.float64), axis=1)
     stress = np.asarray(out["s"], dtype=np.float64).reshape(3, 3)  # GPa
     pressure = float(np.trace(stress)) / 3.0
     deviatoric = stress - pressure * np.eye(3)
+    moments = [float(np.mean(np.abs(out["m"])))] if name in PREDICTS_MOMENTS else []
     globals_ = [float(out["e"]), forces.max(), forces.mean(), pressure,
-                float(np.sqrt(1.5 * np.sum(deviatoric ** 2))),
-                float(np.mean(np.abs(out["m"]))) if out["m"] is not None else float("nan"),
+                float(np.sqrt(1.5 * np.sum(deviatoric ** 2))), *moments,
                 float(crystal.n_atoms), crystal.volume / crystal.n_atoms]
     return np.concatenate([feas.mean(0), feas.max(0), feas.min(0), feas.std(0),
                            np.asarray(globals_)])

@@ -1,0 +1,57 @@
+import ase.io
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crystaldos.cli import app
+from crystaldos.models.boosted_trees import BoostedTrees
+from crystaldos.prediction.stability import StabilityClassifier
+from tests.conftest import rocksalt
+
+
+def test_classifier_round_trips_and_reads_the_summary(tmp_path) -> None:
+    pytest.importorskip("chgnet")
+    sklearn = pytest.importorskip("sklearn.ensemble")
+    from crystaldos.graphs.uip import summary_globals, uip_crystal_summary
+
+    rng = np.random.default_rng(0)
+    width = 4 * 64 + len(summary_globals("chgnet"))
+    x = rng.normal(size=(200, width))
+    force = 4 * 64 + summary_globals("chgnet").index("max_force_eV_per_A")
+    x[:, force] = rng.uniform(0, 1, 200)
+    # a toy rule: large residual forces mean unstable
+    model = sklearn.HistGradientBoostingClassifier(max_iter=20).fit(x, x[:, force] > 0.5)
+    toy = StabilityClassifier(BoostedTrees.from_sklearn(model), ("chgnet",), 0.5,
+                              {"validation_note": "toy"})
+    toy.save(tmp_path / "toy")
+    loaded = StabilityClassifier.load(tmp_path / "toy")
+    assert loaded.potentials == ("chgnet",) and loaded.threshold == 0.5
+    crystal = rocksalt()
+    np.testing.assert_allclose(loaded.features(crystal), uip_crystal_summary(crystal, "chgnet"))
+    row = loaded.row(crystal)
+    assert row["formula"] == crystal.formula
+    assert row["unstable"] is False and row["unstable_probability"] < 0.5  # forces vanish
+
+
+def test_missing_classifier_is_named(tmp_path) -> None:
+    from crystaldos.errors import CrystalDosError
+
+    with pytest.raises(CrystalDosError, match=r"classifier\.json"):
+        StabilityClassifier.load(tmp_path)
+
+
+def test_stability_command_writes_rows_and_names_bad_files(tmp_path) -> None:
+    pytest.importorskip("chgnet")
+    pytest.importorskip("sevenn")
+    good = tmp_path / "nacl.cif"
+    ase.io.write(good, rocksalt().to_ase())
+    bad = tmp_path / "broken.cif"
+    bad.write_text("data_x\n_cell_length_a 3\n")
+    out = tmp_path / "stability.csv"
+    result = CliRunner().invoke(app, ["stability", str(good), str(bad), "-o", str(out)])
+    assert result.exit_code == 1, result.output  # one skipped
+    assert "broken.cif" in result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,formula,unstable_probability,unstable"
+    assert lines[1].startswith("nacl,") and len(lines) == 2
+    assert 0.0 <= float(lines[1].split(",")[2]) <= 1.0
