@@ -16,7 +16,9 @@ the composition alone (element fractions, no structure, no potential) and the ro
 network), which were measured on the same 395 validation materials.
 
 The summaries are cached per id under ``cache/stability_uip/`` (resumable); writes
-``benchmarks/results_stability/uip_metrics.json`` and ``uip_pr_curve.png``.
+``benchmarks/results_stability/uip_metrics.json`` and ``uip_pr_curve.png``. With
+``--check-phonondb`` it only scores the bundled classifier on the phonondb validation materials
+(another DFT, labels from full phonopy meshes; ``uip_phonondb_check.json``).
 """
 
 from __future__ import annotations
@@ -119,6 +121,29 @@ def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -
     print(f"bundled {name} -> {args.bundle} ({note})")
 
 
+def check_phonondb(out: Path, limit: int | None) -> None:
+    """The bundled classifier on phonondb validation materials: another DFT (PBEsol), labels
+    from phonopy meshes on proper supercells, chemistries beyond JARVIS's oxides and nitrides."""
+    from sklearn.metrics import roc_auc_score
+
+    from crystaldos.datasets.phonondb import load_phonondb
+    from crystaldos.prediction.stability import StabilityClassifier
+
+    classifier = StabilityClassifier.load()
+    val = [r for r in load_phonondb().records if r.split == "val"][:limit]
+    start = time.time()
+    prob = np.array([classifier.unstable_probability(r.crystal) for r in val])
+    truth = np.array([r.meta["imaginary_fraction"] > THRESHOLD for r in val])
+    result = {"n": len(val), "unstable_share": float(truth.mean()),
+              "auc": float(roc_auc_score(truth, prob)) if 0 < truth.sum() < len(truth) else None,
+              "threshold": classifier.threshold,
+              "precision_at_recall_0.6": precision_at_recall(prob, truth, 0.6),
+              **confusion(prob >= classifier.threshold, truth),
+              "seconds_per_structure": (time.time() - start) / len(val)}
+    (out / "uip_phonondb_check.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
 def main() -> None:
     from sklearn.metrics import roc_auc_score
 
@@ -134,7 +159,14 @@ def main() -> None:
                         "on the summaries of --bundle-potentials to this directory "
                         "(src/crystaldos/pretrained/stability-uip is the bundled one).")
     parser.add_argument("--bundle-potentials", nargs="+", default=["chgnet"])
+    parser.add_argument("--check-phonondb", action="store_true", help="Only score the bundled "
+                        "classifier on phonondb validation (uip_phonondb_check.json).")
+    parser.add_argument("--limit", type=int, default=None, help="with --check-phonondb: the "
+                        "first N validation materials")
     args = parser.parse_args()
+    if args.check_phonondb:
+        check_phonondb(args.out, args.limit)
+        return
     start = time.time()
     data = load_jarvis_phonon_benchmark().with_structures().with_spectra()
     train, val = data.split("train").records, data.split("val").records
