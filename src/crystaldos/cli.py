@@ -419,44 +419,48 @@ def verify(
 def stability(
     inputs: Inputs,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Also write the rows to this CSV file.")] = None,
+        "--output", "-o", help="Also write the rows to this table (.csv, .jsonl or "
+        ".parquet).")] = None,
 ) -> None:
     """Probability that each crystal is dynamically unstable (more than 10 % imaginary modes),
     from what universal potentials say about it at its given geometry (the bundled
     stability-uip classifier; needs the reference extra). Exit status 1 if any is skipped."""
-    import csv
-    import io
-
-    from crystaldos.prediction.stability import StabilityClassifier
-    from crystaldos.safe_io import atomic_write_text
+    from crystaldos.prediction.stability import ROW_COLUMNS, StabilityClassifier
+    from crystaldos.prediction.writers import open_writer
     from crystaldos.structures.sources import StructureFailure, iter_inputs
 
     classifier = StabilityClassifier.load()
-    rows, skipped = [], 0
-    for item in iter_inputs(inputs):
-        if isinstance(item, StructureFailure):
-            skipped += 1
-            _err(f"skipped {item}")
-            continue
-        try:
-            row = classifier.row(item)
-        except CrystalDosError as err:
-            skipped += 1
-            _err(f"skipped {item.source}: {err}")
-            continue
-        rows.append(row)
-        typer.echo(f"{row['id']:>24s}  {row['formula']:>14s}  P(unstable) "
-                   f"{row['unstable_probability']:.3f}  "
-                   f"{'unstable' if row['unstable'] else 'stable'}")
-    if output is not None and rows:
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(output, text.getvalue())
-    typer.echo(f"{len(rows)} classified at threshold {classifier.threshold:.3f} "
+    writer = None if output is None else open_writer(output, ROW_COLUMNS)
+    done = skipped = 0
+    try:
+        for item in iter_inputs(inputs):
+            if isinstance(item, StructureFailure):
+                skipped += 1
+                _err(f"skipped {item}")
+                continue
+            try:
+                row = classifier.row(item)
+            except CrystalDosError as err:
+                skipped += 1
+                _err(f"skipped {item.source}: {err}")
+                continue
+            done += 1
+            if writer is not None:
+                writer.write(row)
+            typer.echo(f"{row['id']:>24s}  {row['formula']:>14s}  P(unstable) "
+                       f"{row['unstable_probability']:.3f}  "
+                       f"{'unstable' if row['unstable'] else 'stable'}")
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if writer is not None and done:
+        writer.close()
+    elif writer is not None:
+        writer.abort()
+    typer.echo(f"{done} classified at threshold {classifier.threshold:.3f} "
                f"({classifier.card.get('validation_note', '')}); {skipped} skipped"
-               + (f" -> {output}" if output is not None and rows else ""))
+               + (f" -> {output}" if output is not None and done else ""))
     if skipped:
         raise typer.Exit(1)
 

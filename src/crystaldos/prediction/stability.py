@@ -23,6 +23,9 @@ from crystaldos.structures.crystal import Crystal
 CLASSIFIER_DIR = Path(__file__).resolve().parents[1] / "pretrained" / "stability-uip"
 CARD_NAME = "classifier.json"
 TREES_NAME = "trees.npz"
+#: the columns of :meth:`StabilityClassifier.row`, with their types (for
+#: :func:`crystaldos.prediction.writers.open_writer`).
+ROW_COLUMNS = {"id": "str", "formula": "str", "unstable_probability": "float", "unstable": "bool"}
 
 
 @dataclass(frozen=True)
