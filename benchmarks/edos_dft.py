@@ -11,7 +11,8 @@ stronger charge rule (also a metal when common oxidation states cannot balance t
   JARVIS counts electrons of VASP's potentials and the package counts its own table's: shape
   MAE (unit-mean units) and Pearson r per material, averaged. The reference gap and metallicity
   are those of the JARVIS spectrum (:func:`crystaldos.physics.electronic.band_gap` at E_F);
-  a model's gap is its direct head where it has one, else the gap of its DOS. Models trained on
+  a model's gap is that of the gap trees its card names, else of its direct head where it has
+  one, else the gap of its DOS. Models trained on
   VBM-aligned spectra (xtb-edos) are scored on the JARVIS spectra moved to the VBM.
 * The DFT set's own test split (``scripts/make_dft_edos.py --assemble``): DOS MAE in states/eV
   per valence electron, gap MAE against the DFT eigenvalue gap, metal/gapped accuracy.
@@ -86,6 +87,10 @@ def model_outputs(bundle, crystals) -> tuple[np.ndarray, np.ndarray | None, np.n
     dos, heads = split_outputs(raw, bundle.grid.count)
     if raw.ndim == 3:  # an ensemble: (n, members, outputs); the members' mean
         dos = dos.mean(axis=1)
+    if bundle.gap_trees is not None:  # the card's trees fill the columns, as in the rows
+        start = time.perf_counter()
+        p_metal, gap = bundle.gap_trees.predict(crystals)
+        return dos, gap, p_metal, seconds + (time.perf_counter() - start) / len(crystals)
     if heads is None:
         return dos, None, None, seconds
     gap, p_metal = decode(heads)
@@ -106,7 +111,8 @@ def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true
     else:
         metal = p_metal > 0.5
     result = scores(pred, true, gap, true_gap, metal, true_metal)
-    result["gap_from"] = "dos" if p_metal is None else "direct head"
+    result["gap_from"] = ("dos" if p_metal is None else "gap trees"
+                          if bundle.gap_trees is not None else "direct head")
     if p_metal is not None:
         result["dos_route_gap_mae_eV"] = float(np.abs(dos_gap - true_gap).mean())
         result["dos_route_metal_accuracy"] = float(np.mean((dos_gap == 0) == true_metal))

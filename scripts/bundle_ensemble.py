@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--alias", action="append", default=[])
+    parser.add_argument("--gap-trees", default=None, help="bundled gap trees (a folder name "
+                        "under crystaldos/pretrained, e.g. gap-trees) that give the rows' "
+                        "metal probability and band gap in place of the members' heads")
     args = parser.parse_args()
     first = json.loads((args.members[0] / CARD_FILE).read_text())
     dataset_name = first["training"]["config"]["dataset"]
@@ -48,6 +51,10 @@ def main() -> None:
                                                       ["training"]["seconds"]
                                                       for m in args.members)})
     shutil.copy(args.members[0] / "splits.json", path / "splits.json")
+    if args.gap_trees:
+        card = json.loads((path / CARD_FILE).read_text())
+        atomic_write_text(path / CARD_FILE,
+                          json.dumps({**card, "gap_trees": args.gap_trees}, indent=1) + "\n")
     splits = json.loads((path / "splits.json").read_text())
     dataset = load_dataset(dataset_name).with_structures().with_spectra()
     train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records
@@ -74,8 +81,8 @@ def main() -> None:
 
 
 def head_metrics(rows: list, val: list) -> dict:
-    """Validation of the ensemble's mean direct gap and metal probability, scored as the
-    trainer scores one model's heads."""
+    """Validation of the rows' gap and metal probability (the ensemble's mean heads, or the
+    gap trees the card names), scored as the trainer scores one model's heads."""
     from crystaldos.models.electronic_heads import head_scores, head_targets
 
     return {"split": "val", **head_scores(

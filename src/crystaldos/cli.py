@@ -415,22 +415,15 @@ def verify(
     typer.echo(f"{len(done.rows)} verified -> {done.table}, {done.figure.name}")
 
 
-@app.command()
-def stability(
-    inputs: Inputs,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Also write the rows to this table (.csv, .jsonl or "
-        ".parquet).")] = None,
-) -> None:
-    """Probability that each crystal is dynamically unstable (more than 10 % imaginary modes),
-    from what universal potentials say about it at its given geometry (the bundled
-    stability-uip classifier; needs the reference extra). Exit status 1 if any is skipped."""
-    from crystaldos.prediction.stability import ROW_COLUMNS, StabilityClassifier
+def _rows_per_structure(inputs: list[str], output: Path | None, columns: dict[str, str],
+                        row: Any, line: Any) -> tuple[int, int]:
+    """Run ``row(crystal) -> dict`` on every input structure, echo ``line(row)`` and write the
+    rows to ``output`` (one table writer, aborted when nothing is written); bad files are named
+    and skipped. Returns (done, skipped)."""
     from crystaldos.prediction.writers import open_writer
     from crystaldos.structures.sources import StructureFailure, iter_inputs
 
-    classifier = StabilityClassifier.load()
-    writer = None if output is None else open_writer(output, ROW_COLUMNS)
+    writer = None if output is None else open_writer(output, columns)
     done = skipped = 0
     try:
         for item in iter_inputs(inputs):
@@ -439,17 +432,15 @@ def stability(
                 _err(f"skipped {item}")
                 continue
             try:
-                row = classifier.row(item)
+                values = row(item)
             except CrystalDosError as err:
                 skipped += 1
                 _err(f"skipped {item.source}: {err}")
                 continue
             done += 1
             if writer is not None:
-                writer.write(row)
-            typer.echo(f"{row['id']:>24s}  {row['formula']:>14s}  P(unstable) "
-                       f"{row['unstable_probability']:.3f}  "
-                       f"{'unstable' if row['unstable'] else 'stable'}")
+                writer.write(values)
+            typer.echo(line(values))
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -458,8 +449,48 @@ def stability(
         writer.close()
     elif writer is not None:
         writer.abort()
+    return done, skipped
+
+
+OutputTable = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Also write the rows to this table (.csv, .jsonl or .parquet).")]
+
+
+@app.command()
+def stability(inputs: Inputs, output: OutputTable = None) -> None:
+    """Probability that each crystal is dynamically unstable (more than 10 % imaginary modes),
+    from what universal potentials say about it at its given geometry (the bundled
+    stability-uip classifier; needs the reference extra). Exit status 1 if any is skipped."""
+    from crystaldos.prediction.stability import ROW_COLUMNS, StabilityClassifier
+
+    classifier = StabilityClassifier.load()
+    done, skipped = _rows_per_structure(
+        inputs, output, ROW_COLUMNS, classifier.row,
+        lambda r: (f"{r['id']:>24s}  {r['formula']:>14s}  P(unstable) "
+                   f"{r['unstable_probability']:.3f}  "
+                   f"{'unstable' if r['unstable'] else 'stable'}"))
     typer.echo(f"{done} classified at threshold {classifier.threshold:.3f} "
                f"({classifier.card.get('validation_note', '')}); {skipped} skipped"
+               + (f" -> {output}" if output is not None and done else ""))
+    if skipped:
+        raise typer.Exit(1)
+
+
+@app.command()
+def gap(inputs: Inputs, output: OutputTable = None) -> None:
+    """Metal or gapped, and the PBE band gap (eV), of each crystal from its composition and
+    cell alone (the bundled gap-trees; no graph, milliseconds per structure). The same trees
+    give pbe-edos's metal_probability and band_gap_direct_eV. Exit status 1 if any is
+    skipped."""
+    from crystaldos.prediction.band_gap import ROW_COLUMNS, GapTrees
+
+    trees = GapTrees.load()
+    done, skipped = _rows_per_structure(
+        inputs, output, ROW_COLUMNS, trees.row,
+        lambda r: (f"{r['id']:>24s}  {r['formula']:>14s}  P(metal) "
+                   f"{r['metal_probability']:.3f}  "
+                   + ("metal" if r["metal"] else f"gap {r['band_gap_eV']:.2f} eV")))
+    typer.echo(f"{done} predicted ({trees.card.get('validation_note', '')}); {skipped} skipped"
                + (f" -> {output}" if output is not None and done else ""))
     if skipped:
         raise typer.Exit(1)
@@ -548,6 +579,15 @@ def models() -> None:
                    f"{classifier.threshold:.3f} chosen on train")
         if classifier.card.get("caveat"):
             typer.echo(f"  caveat: {classifier.card['caveat']}")
+    from crystaldos.prediction import band_gap
+
+    if (band_gap.GAP_TREES_DIR / band_gap.CARD_NAME).exists():
+        trees = band_gap.GapTrees.load()
+        typer.echo("gap-trees  (boosted trees on composition and cell descriptors; `crystaldos "
+                   "gap`, and the metal/gap columns of the models whose card names them)")
+        typer.echo(f"  {trees.card.get('validation_note', '')}")
+        if trees.card.get("caveat"):
+            typer.echo(f"  caveat: {trees.card['caveat']}")
 
 
 @app.command()

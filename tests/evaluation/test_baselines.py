@@ -45,3 +45,13 @@ def test_charge_rule_calls_left_over_electrons_metallic() -> None:
     assert not charge_balanced(["Ba"] * 4 + ["Na", "Ge"])  # 4 x 2 + 1 - 4 electrons left
     assert charge_rule_says_metal(["Ti", "N"]) and charge_rule_says_metal(["Cu", "Zn"])
     assert not charge_rule_says_metal(["Mg", "O"]) and not charge_rule_says_metal(["Ga", "As"])
+
+
+def test_charge_imbalance_counts_electrons_left_per_atom() -> None:
+    from crystaldos.evaluation.baselines import charge_imbalance
+
+    assert charge_imbalance(["Na", "Cl"]) == 0.0 and charge_imbalance(["Cu"] * 4) == 0.0
+    # Ba4NaGe: at best Ba2+ x 4, Na+, Ge4- leaves 5 electrons over 6 atoms
+    assert charge_imbalance(["Ba"] * 4 + ["Na", "Ge"]) == pytest.approx(5 / 6)
+    # the formula unit counts, not the cell: Na2Cl2 balances like NaCl
+    assert charge_imbalance(["Na", "Na", "Cl", "Cl"]) == 0.0

@@ -33,3 +33,26 @@ def test_wrong_width_and_unreadable_file_are_clear(tmp_path) -> None:
     bad.write_text("not an archive")
     with pytest.raises(CrystalDosError, match=r"trees\.npz"):
         BoostedTrees.load(bad)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error"])
+def test_exported_regressor_gives_scikit_learns_predictions(loss) -> None:
+    sklearn = pytest.importorskip("sklearn.ensemble")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 4))
+    x[::7, 1] = np.nan
+    y = 2.0 * x[:, 0] + np.nan_to_num(x[:, 1], nan=-1.0) ** 2 + 0.1 * rng.normal(size=300)
+    model = sklearn.HistGradientBoostingRegressor(loss=loss, max_iter=30, random_state=0)
+    trees = BoostedTrees.from_sklearn(model.fit(x, y))
+    probe = rng.normal(size=(50, 4))
+    probe[::3, 1] = np.nan
+    np.testing.assert_allclose(trees.decision(probe), model.predict(probe), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_multiclass_models_are_refused() -> None:
+    sklearn = pytest.importorskip("sklearn.ensemble")
+    x = np.random.default_rng(3).normal(size=(90, 2))
+    model = sklearn.HistGradientBoostingClassifier(max_iter=3).fit(x, np.arange(90) % 3)
+    with pytest.raises(CrystalDosError, match="binary classifiers and regressors"):
+        BoostedTrees.from_sklearn(model)

@@ -51,3 +51,30 @@ def test_pipeline_rows_carry_spectrum_and_failures_in_place(tiny_model_dir: Path
     again = list(PredictionPipeline(bundle).run(mixed_inputs(tmp_path / "in"),
                                                 skip={rows[0].key}))
     assert rows[0].key not in {i.key for i in again} and len(again) == 5
+
+
+def test_gap_trees_named_by_the_card_fill_the_head_columns(tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.structures.descriptors import descriptor_matrix
+    from tests.conftest import toy_crystals
+    from tests.prediction.test_band_gap import metals_and_salts
+
+    pytest.importorskip("sklearn")
+    crystals = metals_and_salts(12)
+    x = descriptor_matrix(crystals)
+    metal = x[:, 0] < 1.5  # toy labels: low mean electronegativity
+    trees = GapTrees.fit(x, metal, np.where(metal, 0.0, 3.0), {"max_iter": 10})
+    trees.save(tmp_path / "trees")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    card = json.loads((model / "card.json").read_text())
+    (model / "card.json").write_text(json.dumps({**card, "gap_trees": str(tmp_path / "trees")}))
+    pipeline = PredictionPipeline(load_model(model))
+    assert {"metal_probability", "band_gap_direct_eV"} <= set(pipeline.columns)
+    crystal = toy_crystals(1)[0]
+    rows = [r for r in pipeline.run([crystal]) if not isinstance(r, Failure)]
+    assert rows[0].values["metal_probability"] == trees.head_values(crystal)["metal_probability"]

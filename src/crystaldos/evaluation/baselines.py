@@ -125,26 +125,39 @@ def _oxidation_states(symbol: str, table: str) -> tuple[int, ...]:
 
 
 @cache
-def balanced_composition(composition: tuple[tuple[str, int], ...],
-                         table: str = "common") -> bool:
-    """:func:`charge_balanced` of ``((symbol, count), ...)``, cached per composition."""
+def composition_imbalance(composition: tuple[tuple[str, int], ...], table: str = "common") -> float:
+    """The smallest net charge per atom, over every assignment of one oxidation state per
+    element from ``table``, of ``((symbol, count), ...)``: 0 when the formula can balance,
+    else the electrons (per atom) left over or missing; 0 for one element."""
     if len(composition) == 1:
-        return True  # an element: oxidation state 0
+        return 0.0  # an element: oxidation state 0
     symbols = [s for s, _ in composition]
     counts = [c for _, c in composition]
     divisor = reduce(gcd, counts)
     counts = [c // divisor for c in counts]
-    return any(sum(c * q for c, q in zip(counts, states, strict=True)) == 0
+    best = min(abs(sum(c * q for c, q in zip(counts, states, strict=True)))
                for states in product(*(_oxidation_states(s, table) for s in symbols)))
+    return best / sum(counts)
+
+
+def balanced_composition(composition: tuple[tuple[str, int], ...],
+                         table: str = "common") -> bool:
+    """:func:`charge_balanced` of ``((symbol, count), ...)``, cached per composition."""
+    return composition_imbalance(composition, table) == 0
+
+
+def charge_imbalance(species: list[str] | tuple[str, ...], table: str = "common") -> float:
+    """:func:`composition_imbalance` of a crystal's ``species`` (electrons per atom)."""
+    symbols, counts = np.unique(np.asarray(species), return_counts=True)
+    return composition_imbalance(
+        tuple((str(s), int(c)) for s, c in zip(symbols, counts, strict=True)), table)
 
 
 def charge_balanced(species: list[str] | tuple[str, ...], table: str = "common") -> bool:
     """True when one oxidation state per element from ``table`` (see OXIDATION_TABLES; every
     atom of an element alike) makes the formula neutral; a crystal of one element is
     balanced."""
-    symbols, counts = np.unique(np.asarray(species), return_counts=True)
-    return balanced_composition(
-        tuple((str(s), int(c)) for s, c in zip(symbols, counts, strict=True)), table)
+    return charge_imbalance(species, table) == 0
 
 
 def charge_rule_says_metal(species: list[str] | tuple[str, ...], table: str = "common") -> bool:

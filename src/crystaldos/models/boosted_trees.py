@@ -1,8 +1,9 @@
-"""Gradient-boosted binary trees evaluated with numpy: a bundled classifier that needs no
-scikit-learn (and no pickle) at prediction time.
+"""Gradient-boosted trees evaluated with numpy: bundled binary classifiers and regressors that
+need no scikit-learn (and no pickle) at prediction time.
 
-Trained with scikit-learn's ``HistGradientBoostingClassifier`` on numeric features, exported once
-with :meth:`BoostedTrees.from_sklearn`, stored as one ``.npz`` of plain arrays.
+Trained with scikit-learn's ``HistGradientBoostingClassifier`` (binary) or
+``HistGradientBoostingRegressor`` on numeric features, exported once with
+:meth:`BoostedTrees.from_sklearn`, stored as one ``.npz`` of plain arrays.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class BoostedTrees:
 
     A sample at a split node goes left when its ``feature`` value is at most ``threshold``,
     or when it is NaN and ``missing_left`` is set. The decision value is ``baseline`` plus the
-    ``value`` of the leaf reached in every tree (log-odds of the positive class).
+    ``value`` of the leaf reached in every tree: the log-odds of the positive class for a
+    classifier, the prediction itself for a regressor.
     """
 
     baseline: float
@@ -38,10 +40,11 @@ class BoostedTrees:
 
     @classmethod
     def from_sklearn(cls, model: Any) -> BoostedTrees:
-        """Export a fitted binary ``HistGradientBoostingClassifier`` (numeric features only)."""
-        trees = [per_class[0] for per_class in model._predictors]
+        """Export a fitted binary ``HistGradientBoostingClassifier`` or a
+        ``HistGradientBoostingRegressor`` (numeric features only)."""
         if model.n_trees_per_iteration_ != 1:
-            raise CrystalDosError("only binary classifiers can be exported")
+            raise CrystalDosError("only binary classifiers and regressors can be exported")
+        trees = [per_class[0] for per_class in model._predictors]
         roots, parts, offset = [], [], 0
         for tree in trees:
             nodes = tree.nodes
@@ -66,7 +69,8 @@ class BoostedTrees:
                    n_features=int(model.n_features_in_))
 
     def decision(self, x: np.ndarray) -> np.ndarray:
-        """(n,) log-odds for (n, n_features) samples."""
+        """(n,) log-odds (a classifier) or predictions (a regressor) of (n, n_features)
+        samples."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise CrystalDosError(f"the trees read {self.n_features} features per sample, "

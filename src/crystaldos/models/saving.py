@@ -90,6 +90,19 @@ class ModelBundle:
 
         return CompositionDistance(self.card.get("domain"))
 
+    @cached_property
+    def gap_trees(self) -> Any:
+        """The :class:`crystaldos.prediction.band_gap.GapTrees` that the card names under
+        ``gap_trees`` (a bundled folder's name, or an absolute path; they give the metal
+        probability and band gap of the rows in place of the network's own heads), or None."""
+        name = self.card.get("gap_trees")
+        if not name:
+            return None
+        from crystaldos.prediction.band_gap import GAP_TREES_DIR, GapTrees
+
+        folder = Path(name)
+        return GapTrees.load(folder if folder.is_absolute() else GAP_TREES_DIR.parent / folder)
+
 
 def make_card(model_class: str, init_args: dict[str, Any], graph: GraphSettings, grid: Grid,
               normalization: str, **sections: Any) -> dict[str, Any]:

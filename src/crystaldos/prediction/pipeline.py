@@ -88,12 +88,16 @@ class PredictionPipeline:
         self.ensemble = bundle.card["model_class"] == "DeepEnsemble"
         from crystaldos.models.electronic_heads import HEAD_COLUMNS, model_heads
 
-        self.heads = model_heads(bundle.model) > 0
-        extra = {**(HEAD_COLUMNS if self.heads else {}), **self.property_columns}
+        self.network_heads = model_heads(bundle.model) > 0
+        self.gap_trees = bundle.gap_trees  # when set, they fill the head columns
+        heads = HEAD_COLUMNS if self.network_heads or self.gap_trees is not None else {}
+        extra = {**heads, **self.property_columns}
         if self.ensemble:
             from crystaldos.prediction.uncertainty import uncertainty_columns
 
-            extra.update(uncertainty_columns(extra))
+            # the trees are one model: no spread across members for their columns
+            spread_of = self.property_columns if self.gap_trees is not None else extra
+            extra.update(uncertainty_columns(spread_of))
             calibration = bundle.card.get("uncertainty", {})
             self.dos_scale = float(calibration.get("dos_scale", 1.0))
             self.property_scales = dict(calibration.get("property_scale", {}))
@@ -138,11 +142,14 @@ class PredictionPipeline:
         model_grid = self.bundle.grid
         spread = members = None
         head_columns: dict[str, float] = {}
-        if self.heads:
+        if self.network_heads:
             from crystaldos.models.electronic_heads import head_values, split_outputs
 
             raw, heads = split_outputs(raw, model_grid.count)
-            head_columns = head_values(heads)
+            if self.gap_trees is None:
+                head_columns = head_values(heads)
+        if self.gap_trees is not None:
+            head_columns = self.gap_trees.head_values(crystal)
         if self.ensemble:
             from crystaldos.prediction import uncertainty as unc
 

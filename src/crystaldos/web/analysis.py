@@ -43,10 +43,11 @@ ELECTRONIC_SHOWN = {
     "ood_score": ("out-of-domain score (composition; 0 = seen, ~1 = typical new)", ""),
 }
 
-#: shown first for electronic models with direct heads (crystaldos.models.electronic_heads)
+#: shown first for electronic models with direct heads (crystaldos.models.electronic_heads) or
+#: gap trees (crystaldos.prediction.band_gap): predicted directly, not read off the DOS
 HEADS_SHOWN = {
-    "band_gap_direct_eV": ("band gap (direct head)", "eV"),
-    "metal_probability": ("probability of a metal (direct head)", ""),
+    "band_gap_direct_eV": ("band gap (direct)", "eV"),
+    "metal_probability": ("probability of a metal (direct)", ""),
 }
 
 

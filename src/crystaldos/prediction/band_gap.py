@@ -1,0 +1,115 @@
+"""Metallicity and band gap from composition and cell descriptors: the bundled ``gap-trees``.
+
+Two sets of boosted trees on :func:`crystaldos.structures.descriptors.crystal_descriptors`,
+fitted on the GPAW PBE eDOS set (``scripts/make_dft_edos.py --assemble``): a classifier of
+metal against gapped, and a regressor of the gap (eV, fitted on gapped materials only). A
+crystal whose metal probability reaches the threshold gets gap 0. They need no graph, no
+potential and no scikit-learn at prediction time; the electronic DOS models whose card names
+``gap_trees`` take their ``metal_probability`` and ``band_gap_direct_eV`` columns from them.
+The card (``trees.json``) records the command, the training data and the validation figures.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crystaldos.errors import CrystalDosError
+from crystaldos.models.boosted_trees import BoostedTrees
+from crystaldos.structures.crystal import Crystal
+
+GAP_TREES_DIR = Path(__file__).resolve().parents[1] / "pretrained" / "gap-trees"
+CARD_NAME = "trees.json"  # not card.json: that would list the folder as a DOS model
+METAL_TREES = "metal.npz"
+GAP_TREES = "gap.npz"
+#: the columns of :meth:`GapTrees.row`, with their types (for
+#: :func:`crystaldos.prediction.writers.open_writer`).
+ROW_COLUMNS = {"id": "str", "formula": "str", "metal_probability": "float", "metal": "bool",
+               "band_gap_eV": "float"}
+#: the tree settings (scikit-learn ``HistGradientBoosting*`` arguments) of :meth:`GapTrees.fit`
+DEFAULT_SETTINGS: dict[str, Any] = {"random_state": 0}
+
+
+@dataclass(frozen=True)
+class GapTrees:
+    """``metal``: classifier trees (log-odds of metal); ``gap``: regressor trees (eV);
+    ``threshold``: metal probability at or above which a crystal is a metal (gap 0)."""
+
+    metal: BoostedTrees
+    gap: BoostedTrees
+    threshold: float
+    card: dict[str, Any]
+
+    @classmethod
+    def fit(cls, x: np.ndarray, is_metal: np.ndarray, gaps: np.ndarray,
+            settings: dict[str, Any] | None = None, card: dict[str, Any] | None = None
+            ) -> GapTrees:
+        """Fit both sets of trees (needs scikit-learn) on descriptors (n, d)
+        (:func:`crystaldos.structures.descriptors.descriptor_matrix`), labels (n,) and gaps
+        (n,) in eV (read for the gapped ones only)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        metal = np.asarray(is_metal, dtype=bool)
+        if metal.all() or not metal.any():
+            raise CrystalDosError("gap trees need both metals and gapped crystals to learn from")
+        kwargs = {**DEFAULT_SETTINGS, **(settings or {})}
+        classifier = HistGradientBoostingClassifier(**kwargs).fit(x, metal)
+        regressor = HistGradientBoostingRegressor(loss="absolute_error", **kwargs).fit(
+            x[~metal], np.asarray(gaps, dtype=np.float64)[~metal])
+        return cls(BoostedTrees.from_sklearn(classifier), BoostedTrees.from_sklearn(regressor),
+                   0.5, {**(card or {}), "settings": kwargs})
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None) -> GapTrees:
+        folder = Path(directory) if directory is not None else GAP_TREES_DIR
+        try:
+            card = json.loads((folder / CARD_NAME).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise CrystalDosError(f"{folder / CARD_NAME}: cannot read the gap trees' card "
+                                  f"({err})") from None
+        return cls(BoostedTrees.load(folder / METAL_TREES), BoostedTrees.load(folder / GAP_TREES),
+                   float(card["threshold"]), card)
+
+    def save(self, directory: str | Path) -> None:
+        from crystaldos.safe_io import atomic_write_text
+
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.metal.save(folder / METAL_TREES)
+        self.gap.save(folder / GAP_TREES)
+        atomic_write_text(folder / CARD_NAME,
+                          json.dumps({**self.card, "threshold": self.threshold}, indent=1) + "\n")
+
+    def predict(self, crystals: list[Crystal]) -> tuple[np.ndarray, np.ndarray]:
+        """(metal probability (n,), band gap (n,) in eV, 0 for a predicted metal)."""
+        from crystaldos.structures.descriptors import descriptor_matrix
+
+        if not crystals:
+            return np.zeros(0), np.zeros(0)
+        return self.predict_descriptors(descriptor_matrix(crystals))
+
+    def predict_descriptors(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` from descriptors (n, d) already computed."""
+        probability = self.metal.probability(x)
+        gap = np.where(probability >= self.threshold, 0.0, np.clip(self.gap.decision(x), 0, None))
+        return probability, gap
+
+    def head_values(self, crystal: Crystal) -> dict[str, float]:
+        """The head columns of a prediction row (``metal_probability``,
+        ``band_gap_direct_eV``) for one crystal."""
+        probability, gap = self.predict([crystal])
+        return {"band_gap_direct_eV": round(float(gap[0]), 4),
+                "metal_probability": round(float(probability[0]), 4)}
+
+    def row(self, crystal: Crystal) -> dict[str, Any]:
+        """One output row of ``crystaldos gap``: id, formula, metal probability, the call at
+        the threshold and the gap (eV)."""
+        probability, gap = self.predict([crystal])
+        return {"id": crystal.id, "formula": crystal.formula,
+                "metal_probability": round(float(probability[0]), 4),
+                "metal": bool(probability[0] >= self.threshold),
+                "band_gap_eV": round(float(gap[0]), 4)}

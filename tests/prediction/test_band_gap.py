@@ -1,0 +1,72 @@
+import ase.io
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crystaldos.cli import app
+from crystaldos.errors import CrystalDosError
+from crystaldos.evaluation.baselines import composition_says_metal
+from crystaldos.prediction.band_gap import GAP_TREES_DIR, GapTrees
+from crystaldos.structures.descriptors import descriptor_matrix
+from crystaldos.structures.readers import from_arrays
+from tests.conftest import rocksalt, toy_crystals
+
+
+def metals_and_salts(n: int) -> list:
+    """Toy salts and one-element metal cells of varied volume."""
+    rng = np.random.default_rng(4)
+    out = toy_crystals(n)
+    for k, element in enumerate(["Cu", "Al", "Na", "Ni", "Ag", "Fe"] * (n // 6)):
+        a = 3.0 + rng.random()
+        out.append(from_arrays(a * np.eye(3), [element], frac_coords=[[0, 0, 0]],
+                               id=f"metal-{k}"))
+    return out
+
+
+def test_trees_fit_save_load_and_give_zero_gap_to_metals(tmp_path) -> None:
+    pytest.importorskip("sklearn")
+    crystals = metals_and_salts(24)
+    metal = np.array([composition_says_metal(c.species) for c in crystals])
+    # a toy gap that grows with the electronegativity spread of the salt
+    x = descriptor_matrix(crystals)
+    gaps = np.where(metal, 0.0, 2.0 * x[:, 1])
+    trees = GapTrees.fit(x, metal, gaps, {"max_iter": 30, "min_samples_leaf": 2},
+                         card={"validation_note": "toy"})
+    trees.save(tmp_path / "trees")
+    loaded = GapTrees.load(tmp_path / "trees")
+    p, g = loaded.predict(crystals)
+    np.testing.assert_allclose(p, trees.metal.probability(x))
+    assert np.all((p >= 0.5) == metal) and np.all(g[metal] == 0) and np.all(g[~metal] > 0)
+    row = loaded.row(crystals[0])
+    assert row["formula"] == crystals[0].formula and row["metal"] is False
+    assert row["band_gap_eV"] > 0 and loaded.card["validation_note"] == "toy"
+    assert loaded.predict([])[0].shape == (0,)
+
+
+def test_unreadable_or_one_class_training_is_named(tmp_path) -> None:
+    pytest.importorskip("sklearn")
+    with pytest.raises(CrystalDosError, match=r"trees\.json"):
+        GapTrees.load(tmp_path)
+    x = descriptor_matrix(toy_crystals(6))
+    with pytest.raises(CrystalDosError, match="both metals and gapped"):
+        GapTrees.fit(x, np.zeros(6, bool), np.ones(6))
+
+
+@pytest.mark.skipif(not GAP_TREES_DIR.is_dir(), reason="gap-trees not bundled")
+def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path) -> None:
+    copper = tmp_path / "Cu.cif"
+    ase.io.write(copper, from_arrays(3.61 * 0.5 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]),
+                                     ["Cu"], frac_coords=[[0, 0, 0]]).to_ase())
+    salt = tmp_path / "NaCl.cif"
+    ase.io.write(salt, rocksalt().to_ase())
+    bad = tmp_path / "empty.cif"
+    bad.write_text("")
+    out = tmp_path / "gaps.csv"
+    result = CliRunner().invoke(app, ["gap", str(copper), str(salt), str(bad), "-o", str(out)])
+    assert result.exit_code == 1, result.output  # the empty file is skipped, and named
+    assert "empty.cif" in result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,formula,metal_probability,metal,band_gap_eV" and len(lines) == 3
+    cu, nacl = (line.split(",") for line in lines[1:])
+    assert cu[3] == "True" and float(cu[4]) == 0.0
+    assert nacl[3] == "False" and float(nacl[4]) > 3.0  # PBE about 5 eV

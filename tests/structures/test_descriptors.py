@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from crystaldos.structures.descriptors import crystal_descriptors, descriptor_names
+from crystaldos.structures.readers import from_arrays
+from tests.conftest import rocksalt, silicon_primitive
+
+
+def value(crystal, name: str) -> float:
+    return float(crystal_descriptors(crystal)[descriptor_names().index(name)])
+
+
+def test_every_descriptor_is_named_and_finite_for_common_crystals() -> None:
+    for crystal in (rocksalt(), silicon_primitive()):
+        x = crystal_descriptors(crystal)
+        assert x.shape == (len(descriptor_names()),) and np.isfinite(x).all()
+
+
+def test_descriptors_read_chemistry_not_cell_size() -> None:
+    nacl = rocksalt()  # the 8-atom conventional cell
+    primitive = from_arrays(0.5 * 5.64 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]),
+                            ["Na", "Cl"], frac_coords=[[0, 0, 0], [0.5, 0.5, 0.5]])
+    np.testing.assert_allclose(crystal_descriptors(nacl), crystal_descriptors(primitive))
+    assert value(nacl, "share_metal_atoms") == 0.5
+    assert value(nacl, "charge_imbalance_common") == 0.0
+    assert value(nacl, "electronegativity_max") == pytest.approx(3.16)
+
+
+def test_odd_electron_count_and_imbalance_flag_metals() -> None:
+    copper = from_arrays(3.61 * 0.5 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]), ["Cu"],
+                         frac_coords=[[0, 0, 0]])
+    assert value(copper, "odd_electrons_cell") == 1.0  # 11 valence electrons
+    assert value(silicon_primitive(), "odd_electrons_cell") == 0.0
+    ba4nage = from_arrays(8.0 * np.eye(3), ["Ba"] * 4 + ["Na", "Ge"],
+                          frac_coords=np.random.default_rng(0).random((6, 3)))
+    assert value(ba4nage, "charge_imbalance_common") == pytest.approx(5 / 6)
