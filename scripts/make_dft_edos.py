@@ -251,9 +251,44 @@ def summary(args: argparse.Namespace) -> None:
                              + sum(f["seconds"] for f in failures)) / 3600),
         "spin_polarized": sum(r["magnetic_moment"] != 0 or len(r["eigenvalues"]) == 2
                               for r in rows)}
+    result["recompute_changes"] = recompute_changes(lines)
     if args.limit is None:  # the set's own summary; --limit N only prints the first N's
         atomic_write_text(args.out / "summary.json", json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+
+
+def recompute_changes(lines: list[dict]) -> dict[str, dict]:
+    """What recomputing changed, per setting of the superseded record (basis, and whether it
+    had the non-self-consistent eigenvalue pass): records, class flips each way, and the
+    median and extreme gap shift (eV) of the ones gapped before and after."""
+    first: dict[str, dict] = {}
+    last: dict[str, dict] = {}
+    for r in lines:
+        first.setdefault(r["id"], r)
+        last[r["id"]] = r
+    out: dict[str, dict] = {}
+    for ident, old in first.items():
+        new = last[ident]
+        if new is old:
+            continue
+        key = (f"{old['settings']['basis']}"
+               + ("" if old["settings"].get("nscf_kpoint_density") else ", no nscf pass"))
+        entry = out.setdefault(key, {"records": 0, "gapped_to_metal": [], "metal_to_gapped": [],
+                                     "gap_shifts": []})
+        entry["records"] += 1
+        if old["is_metal"] != new["is_metal"]:
+            flip = "gapped_to_metal" if new["is_metal"] else "metal_to_gapped"
+            entry[flip].append(f"{new['formula']} ({old['gap']:.2f} -> {new['gap']:.2f} eV)")
+        elif not new["is_metal"]:
+            entry["gap_shifts"].append(new["gap"] - old["gap"])
+    for entry in out.values():
+        shifts = np.array(entry.pop("gap_shifts"))
+        entry["gapped_both"] = int(shifts.size)
+        if shifts.size:
+            entry["gap_shift_median_eV"] = round(float(np.median(shifts)), 3)
+            entry["gap_shift_range_eV"] = [round(float(shifts.min()), 3),
+                                           round(float(shifts.max()), 3)]
+    return out
 
 
 def formula_split(formula: str) -> str:

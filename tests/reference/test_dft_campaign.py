@@ -131,3 +131,24 @@ def test_a_recomputed_record_supersedes_the_old_one_but_not_within_an_earlier_li
 
     assert assembled(None) == {"cucl": 0.24, "nacl": 5.0}
     assert assembled(2) == {"cucl": 0.0, "nacl": 5.0}  # the set as it was after 2 lines
+
+
+def test_recompute_changes_count_class_flips_and_gap_shifts() -> None:
+    script = campaign_module()
+    szp = {"basis": "szp(dzp)"}
+    dzp = {"basis": "dzp", "nscf_kpoint_density": 4.0}
+
+    def record(ident: str, settings: dict, gap: float) -> dict:
+        return {"id": ident, "formula": ident, "settings": settings, "gap": gap,
+                "is_metal": gap == 0}
+
+    lines = [record("CuCl", szp, 0.0), record("Si", szp, 0.96), record("NaCl", dzp, 5.0),
+             record("CoAl", szp, 0.22), record("CuCl", dzp, 0.44), record("Si", dzp, 0.61),
+             record("CoAl", dzp, 0.0)]
+    changes = script.recompute_changes(lines)
+    assert list(changes) == ["szp(dzp), no nscf pass"]  # NaCl was computed once
+    entry = changes["szp(dzp), no nscf pass"]
+    assert entry["records"] == 3 and entry["gapped_both"] == 1
+    assert entry["metal_to_gapped"] == ["CuCl (0.00 -> 0.44 eV)"]
+    assert entry["gapped_to_metal"] == ["CoAl (0.22 -> 0.00 eV)"]
+    assert entry["gap_shift_median_eV"] == pytest.approx(-0.35)
