@@ -237,9 +237,10 @@ def main() -> None:
                     f"{evaluations['jarvis50']['charge_rule']['metal_accuracy']:.2f}), gap MAE "
                     f"{jarvis['gap_mae_eV']:.2f} eV"),
                 "caveat": (f"learnt from {len(fit_records)} PBE spectra of cells up to "
-                           f"{max(len(c.numbers) for c in crystals)} atoms, without f-block "
-                           "elements or noble gases and with few large intermetallics: on the "
-                           "50 larger JARVIS cells the charge rule calls metals better")}
+                           f"{max(len(c.numbers) for c in crystals)} atoms, almost none with "
+                           "an f-block element, none with a noble gas, few large "
+                           "intermetallics: on the 50 larger JARVIS cells the charge rule calls "
+                           "metals better")}
         GapTrees(trees.metal, trees.gap, trees.threshold, {**trees.card, **card}).save(
             args.bundle)
         print(f"wrote {args.bundle}")

@@ -7,7 +7,7 @@ Materials Project sets) through the prediction pipeline with properties at 300 K
 process, after one warm-up batch; the figure is structures per second from the structure in
 memory to the finished row. With ``--write-cards`` the figure goes into each card's ``speed``
 section (with the machine and this command), which ``crystaldos models`` prints.
-Writes benchmarks/results_model_speed.json.
+Writes benchmarks/results_model_speed.json (``--models`` updates only those models' entries).
 """
 
 from __future__ import annotations
@@ -63,10 +63,13 @@ def main() -> None:
             path = Path(directory) / CARD_FILE
             card = json.loads(path.read_text())
             command = (f"OMP_NUM_THREADS={torch.get_num_threads()} python "
-                       f"benchmarks/model_speed.py --structures {args.structures} --write-cards")
+                       f"benchmarks/model_speed.py --structures {args.structures} --write-cards"
+                       + (f" --models {directory}" if args.models else ""))
             card["speed"] = {"structures_per_s": round(rate, 1), "machine": machine,
                              "command": command}
             atomic_write_text(path, json.dumps(card, indent=1) + "\n")
+    if args.models and args.out.exists():  # a subset updates its entries, keeps the others
+        results = {**json.loads(args.out.read_text())["models"], **results}
     atomic_write_text(args.out, json.dumps({"machine": machine, "models": results},
                                            indent=1) + "\n")
 

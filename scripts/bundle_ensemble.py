@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--gap-trees", default=None, help="bundled gap trees (a folder name "
                         "under crystaldos/pretrained, e.g. gap-trees) that give the rows' "
                         "metal probability and band gap in place of the members' heads")
+    parser.add_argument("--caveat", default=None, help="what a user must know before "
+                        "trusting the model (shown by crystaldos models and the web page)")
     args = parser.parse_args()
     first = json.loads((args.members[0] / CARD_FILE).read_text())
     dataset_name = first["training"]["config"]["dataset"]
@@ -51,10 +53,10 @@ def main() -> None:
                                                       ["training"]["seconds"]
                                                       for m in args.members)})
     shutil.copy(args.members[0] / "splits.json", path / "splits.json")
-    if args.gap_trees:
+    extra = {k: v for k, v in (("gap_trees", args.gap_trees), ("caveat", args.caveat)) if v}
+    if extra:
         card = json.loads((path / CARD_FILE).read_text())
-        atomic_write_text(path / CARD_FILE,
-                          json.dumps({**card, "gap_trees": args.gap_trees}, indent=1) + "\n")
+        atomic_write_text(path / CARD_FILE, json.dumps({**card, **extra}, indent=1) + "\n")
     splits = json.loads((path / "splits.json").read_text())
     dataset = load_dataset(dataset_name).with_structures().with_spectra()
     train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records

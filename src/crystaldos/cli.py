@@ -546,8 +546,8 @@ def models() -> None:
                        f"{m['n_spectra']} spectra")
         heads = val.get("heads")
         if heads:
-            typer.echo(f"  val direct heads: gap MAE {heads['gap_mae_eV']:.2f} eV, metal/gapped "
-                       f"accuracy {heads['metal_accuracy']:.3f} (composition rule "
+            typer.echo(f"  val gap and metal columns: gap MAE {heads['gap_mae_eV']:.2f} eV, "
+                       f"metal/gapped accuracy {heads['metal_accuracy']:.3f} (composition rule "
                        f"{heads['composition_rule_accuracy']:.3f}"
                        + (f", charge rule {heads['charge_rule_accuracy']:.3f}"
                           if "charge_rule_accuracy" in heads else "")

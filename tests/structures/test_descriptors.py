@@ -29,8 +29,11 @@ def test_descriptors_read_chemistry_not_cell_size() -> None:
 def test_odd_electron_count_and_imbalance_flag_metals() -> None:
     copper = from_arrays(3.61 * 0.5 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]), ["Cu"],
                          frac_coords=[[0, 0, 0]])
-    assert value(copper, "odd_electrons_cell") == 1.0  # 11 valence electrons
-    assert value(silicon_primitive(), "odd_electrons_cell") == 0.0
+    assert value(copper, "odd_electrons_primitive_cell") == 1.0  # 11 valence electrons
+    conventional = from_arrays(3.61 * np.eye(3), ["Cu"] * 4,
+                               frac_coords=[[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    assert value(conventional, "odd_electrons_primitive_cell") == 1.0  # 44 in the cube
+    assert value(silicon_primitive(), "odd_electrons_primitive_cell") == 0.0
     ba4nage = from_arrays(8.0 * np.eye(3), ["Ba"] * 4 + ["Na", "Ge"],
                           frac_coords=np.random.default_rng(0).random((6, 3)))
     assert value(ba4nage, "charge_imbalance_common") == pytest.approx(5 / 6)
