@@ -43,12 +43,10 @@ def test_datasets_say_and_change_their_energy_zero() -> None:
         aligned.aligned_to("fermi")
 
 
-def test_the_jarvis_fixture_is_fermi_aligned() -> None:
-    from crystaldos.datasets.shared import default_shared_root, load_jarvis_edos_sample50
+def test_the_jarvis_fixture_is_fermi_aligned(shared_datasets) -> None:
+    from crystaldos.datasets.shared import load_jarvis_edos_sample50
 
-    if not (default_shared_root() / "jarvis_edos_sample50").is_dir():
-        pytest.skip("shared data not present")
-    data = load_jarvis_edos_sample50()
+    data = load_jarvis_edos_sample50(shared_datasets)
     assert data.energy_zero == "fermi"
     tops = [band_gap(data.grid, r.dos, 0.0) for r in data.records]
     gapped = [g for g in tops if g.gap > 0.2]
