@@ -78,3 +78,7 @@ def test_gap_trees_named_by_the_card_fill_the_head_columns(tiny_model_dir: Path,
     crystal = toy_crystals(1)[0]
     rows = [r for r in pipeline.run([crystal]) if not isinstance(r, Failure)]
     assert rows[0].values["metal_probability"] == trees.head_values(crystal)["metal_probability"]
+    # other trees make other rows: a resumed run must notice
+    assert pipeline.description()["gap_trees_sha256"] == trees.digest()
+    other = GapTrees.fit(x, ~metal, np.where(metal, 3.0, 0.0), {"max_iter": 10})
+    assert other.digest() != trees.digest()

@@ -84,6 +84,18 @@ class GapTrees:
         atomic_write_text(folder / CARD_NAME,
                           json.dumps({**self.card, "threshold": self.threshold}, indent=1) + "\n")
 
+    def digest(self) -> str:
+        """sha256 over every array of both sets of trees and the threshold: what rows made
+        with them depend on."""
+        import hashlib
+
+        h = hashlib.sha256(repr(self.threshold).encode())
+        for trees in (self.metal, self.gap):
+            for name, value in sorted(trees.__dict__.items()):
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(value).tobytes())
+        return h.hexdigest()
+
     def predict(self, crystals: list[Crystal]) -> tuple[np.ndarray, np.ndarray]:
         """(metal probability (n,), band gap (n,) in eV, 0 for a predicted metal)."""
         from crystaldos.structures.descriptors import descriptor_matrix

@@ -107,14 +107,17 @@ class PredictionPipeline:
                                                                     chunk_size, client)
 
     def description(self) -> dict[str, Any]:
-        """What the rows depend on (model, weights, grid, normalization, columns): a resumed
-        run must match it."""
-        return {"format": "crystaldos-rows-2", "model": self.bundle.name,
-                "model_weights_sha256": model_digest(self.bundle),
-                "model_card_target": self.bundle.card.get("target"),
-                "grid": self.grid.to_dict(), "normalization": self.normalization,
-                "properties": self.properties, "temperatures": list(self.temperatures),
-                "columns": self.columns}
+        """What the rows depend on (model, weights, gap trees, grid, normalization, columns): a
+        resumed run must match it."""
+        out = {"format": "crystaldos-rows-2", "model": self.bundle.name,
+               "model_weights_sha256": model_digest(self.bundle),
+               "model_card_target": self.bundle.card.get("target"),
+               "grid": self.grid.to_dict(), "normalization": self.normalization,
+               "properties": self.properties, "temperatures": list(self.temperatures),
+               "columns": self.columns}
+        if self.gap_trees is not None:
+            out["gap_trees_sha256"] = self.gap_trees.digest()
+        return out
 
     def _properties(self, cell: Any, dos: np.ndarray,
                     notes: list[str] | None) -> dict[str, Any]:
