@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache, reduce
-from itertools import product
 from math import gcd
 from typing import Any
 
@@ -135,9 +134,10 @@ def composition_imbalance(composition: tuple[tuple[str, int], ...], table: str =
     counts = [c for _, c in composition]
     divisor = reduce(gcd, counts)
     counts = [c // divisor for c in counts]
-    best = min(abs(sum(c * q for c, q in zip(counts, states, strict=True)))
-               for states in product(*(_oxidation_states(s, table) for s in symbols)))
-    return best / sum(counts)
+    reachable = {0}  # net charges reachable so far: bounded, unlike the product of choices
+    for symbol, count in zip(symbols, counts, strict=True):
+        reachable = {r + count * q for r in reachable for q in _oxidation_states(symbol, table)}
+    return min(abs(r) for r in reachable) / sum(counts)
 
 
 def balanced_composition(composition: tuple[tuple[str, int], ...],
