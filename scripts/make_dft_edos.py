@@ -24,7 +24,8 @@ half-Heuslers and Zintl phases, so that order taught a model the opposite of the
 result is one
 record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.reference.shards`):
 
-    OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2
+    OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2 \
+        [--prefer disagreement]
     python scripts/make_dft_edos.py --out data/dft_edos --summary
     python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl \
         [--limit 268]
@@ -135,6 +136,26 @@ def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
     return [item for _, _, item in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
+def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str, str, object]]:
+    """``items`` with the crystals where the bundled gap trees and the charge rule call
+    metallicity differently moved to the front, each part in its campaign order.
+
+    Query by disagreement: the two predictors agree on most of the pool, so a spectrum where
+    they differ settles a question one of them gets wrong (the trees learnt from a set whose
+    charge-rule failures are mostly half-Heuslers, Zintl phases and rocksalt nitrides, and on
+    larger cells they call too few metals)."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+    from crystaldos.prediction.band_gap import GapTrees
+
+    if not items:
+        return items
+    probability, _ = GapTrees.load().predict([crystal for _, _, crystal in items])
+    differ = [(p >= 0.5) != charge_rule_says_metal(crystal.species)
+              for p, (_, _, crystal) in zip(probability, items, strict=True)]
+    return ([it for it, d in zip(items, differ, strict=True) if d]
+            + [it for it, d in zip(items, differ, strict=True) if not d])
+
+
 def _finite(value: float) -> float | None:
     return round(float(value), 4) if np.isfinite(value) else None
 
@@ -187,7 +208,10 @@ def build(args: argparse.Namespace) -> None:
               f"{settings.basis}", flush=True)
     else:
         done = store.done_ids()
-        todo = [it for it in campaign_order(args)[:args.limit] if it[0] not in done]
+        order = campaign_order(args)
+        if args.prefer == "disagreement":
+            order = disagreements_first(order)
+        todo = [it for it in order[:args.limit] if it[0] not in done]
         print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers",
               flush=True)
     run_campaign(todo, partial(_compute, settings_dict=settings.to_dict()), store,
@@ -347,6 +371,9 @@ def main() -> None:
                         help="k-points per Å^-1 of a non-self-consistent pass for the "
                         "eigenvalues")
     parser.add_argument("--max-atoms", type=int, default=16)
+    parser.add_argument("--prefer", choices=("order", "disagreement"), default="order",
+                        help="disagreement: first the crystals where the bundled gap trees and "
+                        "the charge rule disagree on metallicity (see disagreements_first)")
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--summary", action="store_true")

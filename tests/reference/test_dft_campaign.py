@@ -152,3 +152,27 @@ def test_recompute_changes_count_class_flips_and_gap_shifts() -> None:
     assert entry["metal_to_gapped"] == ["CuCl (0.00 -> 0.44 eV)"]
     assert entry["gapped_to_metal"] == ["CoAl (0.22 -> 0.00 eV)"]
     assert entry["gap_shift_median_eV"] == pytest.approx(-0.35)
+
+
+def test_disagreements_come_first_and_keep_their_order() -> None:
+    from ase.build import bulk
+
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.structures.readers import from_ase
+
+    module = campaign_module()
+    items = [(name, "test", from_ase(bulk(name, kind, a=a), id=name)) for name, kind, a in (
+        ("Cu", "fcc", 3.61), ("NaCl", "rocksalt", 5.64), ("CsAu", "cesiumchloride", 4.26),
+        ("Si", "diamond", 5.43), ("LiBi", "cesiumchloride", 3.4), ("W", "bcc", 3.16))]
+    trees = GapTrees.load()
+    calls = trees.predict([c for _, _, c in items])[0] >= 0.5
+    differ = [bool(t != charge_rule_says_metal(c.species))
+              for t, (_, _, c) in zip(calls, items, strict=True)]
+    assert any(differ) and not all(differ)  # the alkali aurides and bismuthides differ today
+    ordered = module.disagreements_first(items)
+    assert sorted(i for i, _, _ in ordered) == sorted(i for i, _, _ in items)
+    expected = ([i for (i, _, _), d in zip(items, differ, strict=True) if d]
+                + [i for (i, _, _), d in zip(items, differ, strict=True) if not d])
+    assert [i for i, _, _ in ordered] == expected
+    assert module.disagreements_first([]) == []
