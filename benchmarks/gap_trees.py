@@ -222,8 +222,11 @@ def main() -> None:
     if args.bundle is not None:
         val, test, jarvis = (evaluations[k]["gap_trees"]
                              for k in ("dft_val", "dft_test", "jarvis50"))
+        from crystaldos.models.domain import training_domain
+
         card = {"name": "gap-trees", "kind": "metallicity and band gap (eV) from composition "
                 "and cell descriptors", "training_data": result["data"],
+                "domain": training_domain(crystals),
                 "command": "OMP_NUM_THREADS=1 python benchmarks/gap_trees.py --data "
                            f"{args.data} --bundle {args.bundle}",
                 "out_of_fold": choice[chosen]["all"],

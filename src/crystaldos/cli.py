@@ -489,7 +489,8 @@ def gap(inputs: Inputs, output: OutputTable = None) -> None:
         inputs, output, ROW_COLUMNS, trees.row,
         lambda r: (f"{r['id']:>24s}  {r['formula']:>14s}  P(metal) "
                    f"{r['metal_probability']:.3f}  "
-                   + ("metal" if r["metal"] else f"gap {r['band_gap_eV']:.2f} eV")))
+                   + ("metal" if r["metal"] else f"gap {r['band_gap_eV']:.2f} eV")
+                   + (f"  ({r['note']})" if r["note"] else "")))
     typer.echo(f"{done} predicted ({trees.card.get('validation_note', '')}); {skipped} skipped"
                + (f" -> {output}" if output is not None and done else ""))
     if skipped:

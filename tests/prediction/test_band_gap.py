@@ -41,6 +41,25 @@ def test_trees_fit_save_load_and_give_zero_gap_to_metals(tmp_path) -> None:
     assert row["formula"] == crystals[0].formula and row["metal"] is False
     assert row["band_gap_eV"] > 0 and loaded.card["validation_note"] == "toy"
     assert loaded.predict([])[0].shape == (0,)
+    assert row["ood_score"] is None and row["note"] == ""  # a card without a domain
+
+
+def test_rows_score_the_distance_to_training_and_name_unseen_elements(tmp_path) -> None:
+    pytest.importorskip("sklearn")
+    from crystaldos.models.domain import training_domain
+
+    crystals = metals_and_salts(24)
+    metal = np.array([composition_says_metal(c.species) for c in crystals])
+    x = descriptor_matrix(crystals)
+    trees = GapTrees.fit(x, metal, np.where(metal, 0.0, 1.0), {"max_iter": 20},
+                         card={"domain": training_domain(crystals)})
+    trees.save(tmp_path / "trees")
+    loaded = GapTrees.load(tmp_path / "trees")
+    seen = loaded.row(crystals[0])
+    assert seen["ood_score"] == 0.0 and "never seen" not in seen["note"]
+    gold = from_arrays(4.08 * np.eye(3), ["Au"], frac_coords=[[0, 0, 0]], id="gold")
+    row = loaded.row(gold)
+    assert row["ood_score"] > 1.0 and "element Au never seen in training" in row["note"]
 
 
 def test_unreadable_or_one_class_training_is_named(tmp_path) -> None:
@@ -66,7 +85,8 @@ def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path) -> None:
     assert result.exit_code == 1, result.output  # the empty file is skipped, and named
     assert "empty.cif" in result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == "id,formula,metal_probability,metal,band_gap_eV" and len(lines) == 3
+    assert lines[0] == ("id,formula,metal_probability,metal,band_gap_eV,ood_score,note")
+    assert len(lines) == 3
     cu, nacl = (line.split(",") for line in lines[1:])
     assert cu[3] == "True" and float(cu[4]) == 0.0
     assert nacl[3] == "False" and float(nacl[4]) > 3.0  # PBE about 5 eV

@@ -6,13 +6,15 @@ metal against gapped, and a regressor of the gap (eV, fitted on gapped materials
 crystal whose metal probability reaches the threshold gets gap 0. They need no graph, no
 potential and no scikit-learn at prediction time; the electronic DOS models whose card names
 ``gap_trees`` take their ``metal_probability`` and ``band_gap_direct_eV`` columns from them.
-The card (``trees.json``) records the command, the training data and the validation figures.
+The card (``trees.json``) records the command, the training data, the validation figures and
+the training ``domain`` (:func:`crystaldos.models.domain.training_domain`), from which each row
+of :meth:`GapTrees.row` gets an out-of-domain score and a note.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ GAP_TREES = "gap.npz"
 #: the columns of :meth:`GapTrees.row`, with their types (for
 #: :func:`crystaldos.prediction.writers.open_writer`).
 ROW_COLUMNS = {"id": "str", "formula": "str", "metal_probability": "float", "metal": "bool",
-               "band_gap_eV": "float"}
+               "band_gap_eV": "float", "ood_score": "float", "note": "str"}
 #: the tree settings (scikit-learn ``HistGradientBoosting*`` arguments) of :meth:`GapTrees.fit`
 DEFAULT_SETTINGS: dict[str, Any] = {"random_state": 0}
 
@@ -43,6 +45,7 @@ class GapTrees:
     gap: BoostedTrees
     threshold: float
     card: dict[str, Any]
+    _distance: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, x: np.ndarray, is_metal: np.ndarray, gaps: np.ndarray,
@@ -117,11 +120,38 @@ class GapTrees:
         return {"band_gap_direct_eV": round(float(gap[0]), 4),
                 "metal_probability": round(float(probability[0]), 4)}
 
+    def ood_score(self, crystal: Crystal) -> float | None:
+        """Composition distance to the training materials
+        (:class:`crystaldos.models.domain.CompositionDistance`: 0 seen, about 1 typical new,
+        well above 1 far); None for a card without a domain."""
+        from crystaldos.models.domain import CompositionDistance
+
+        if "distance" not in self._distance:
+            self._distance["distance"] = CompositionDistance(self.card.get("domain"))
+        return self._distance["distance"](crystal)
+
+    def notes(self, crystal: Crystal, probability: float) -> list[str]:
+        """What a user should know before trusting this crystal's call: elements the trees
+        never saw, a call against the composition charge rule."""
+        from crystaldos.models.domain import unseen_elements
+        from crystaldos.models.electronic_heads import metallicity_note
+
+        out = []
+        unseen = unseen_elements(crystal, self.card.get("domain"))
+        if unseen:
+            out.append(f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never "
+                       "seen in training: the call is an extrapolation")
+        note = metallicity_note(crystal.species, probability)
+        return out + ([note] if note else [])
+
     def row(self, crystal: Crystal) -> dict[str, Any]:
         """One output row of ``crystaldos gap``: id, formula, metal probability, the call at
-        the threshold and the gap (eV)."""
+        the threshold, the gap (eV), the out-of-domain score and the notes (``; ``-joined)."""
         probability, gap = self.predict([crystal])
+        p = float(probability[0])
+        score = self.ood_score(crystal)
         return {"id": crystal.id, "formula": crystal.formula,
-                "metal_probability": round(float(probability[0]), 4),
-                "metal": bool(probability[0] >= self.threshold),
-                "band_gap_eV": round(float(gap[0]), 4)}
+                "metal_probability": round(p, 4), "metal": bool(p >= self.threshold),
+                "band_gap_eV": round(float(gap[0]), 4),
+                "ood_score": None if score is None else round(score, 3),
+                "note": "; ".join(self.notes(crystal, p))}
