@@ -28,7 +28,7 @@ record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.refer
         [--prefer disagreement]
     python scripts/make_dft_edos.py --out data/dft_edos --summary
     python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl \
-        [--limit 268]
+        [--limit 268] [--sigma 0.2]
 
 A record holds the structure, the settings, E_F-relative band edges, gap, metallicity, magnetic
 moment, PAW valence electrons, the DOS on edos300 (states/eV per cell, both spins, 0.1 eV
@@ -324,6 +324,22 @@ def formula_split(formula: str) -> str:
     return "test" if bucket == 0 else "val" if bucket == 1 else "train"
 
 
+def record_dos(record: dict, sigma: float | None) -> list[float]:
+    """A record's DOS (states/eV per cell on its grid): as stored, or broadened again from its
+    stored eigenvalues to a Gaussian of ``sigma`` eV (the bands kept reach into -6..+11 eV, so
+    the grid's -5..+10 eV loses only tails beyond 3 widths at its ends)."""
+    from crystaldos.reference.dft_edos import eigenvalue_dos
+    from crystaldos.spectra.grid import Grid
+
+    if sigma is None or sigma == record.get("settings", {}).get("sigma"):
+        return record["dos"]
+    if not record.get("eigenvalues") or not record.get("k_weights"):
+        sys.exit(f"error: record {record['id']} holds no eigenvalues to broaden to {sigma} eV")
+    dos = eigenvalue_dos(np.array(record["eigenvalues"]), np.array(record["k_weights"]),
+                         Grid.from_dict(record["grid"]).points, sigma)
+    return [float(f"{v:.5g}") for v in dos]
+
+
 def assemble(args: argparse.Namespace) -> None:
     """The campaign's records as a JSON-lines training set (crystaldos.datasets.jsonl): the DOS
     in states/eV per cell (normalization ``none``) with E = 0 at E_F, the split of
@@ -339,7 +355,7 @@ def assemble(args: argparse.Namespace) -> None:
     for r in latest_records(list(store.records())[:args.limit]):
         lines.append(json.dumps({
             "id": r["id"], "lattice": r["lattice"], "species": r["species"],
-            "frac_coords": r["frac_coords"], "dos": r["dos"], "grid": r["grid"],
+            "frac_coords": r["frac_coords"], "dos": record_dos(r, args.sigma), "grid": r["grid"],
             "normalization": "none", "energy_zero": "fermi", "split": formula_split(r["formula"]),
             "meta": {"band_gap": r["gap"], "is_metal": r["is_metal"], "vbm": r["vbm"],
                      "cbm": r["cbm"], "n_valence_paw": r["n_valence"], "set": r["set"]}}))
@@ -379,6 +395,10 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--assemble", type=Path, default=None,
                         help="write the records as a JSON-lines training set to this path")
+    parser.add_argument("--sigma", type=float, default=None,
+                        help="with --assemble: broaden every spectrum again from its stored "
+                        "eigenvalues to a Gaussian of this width, eV (see "
+                        "benchmarks/edos_broadening.py)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.assemble is not None:

@@ -84,7 +84,7 @@ def test_assembled_records_load_as_a_training_set_split_by_formula(tmp_path: Pat
                       "n_valence": 8.0, "grid": EDOS_300.to_dict(), "dos": [0.5] * 300})
     out = tmp_path / "set.jsonl"
     module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out,
-                                       limit=None))
+                                       limit=None, sigma=None))
     data = load_jsonl(out)
     assert len(data) == 3 and data.energy_zero == "fermi" and data.normalization == "none"
     by_id = {r.id: r for r in data.records}
@@ -126,7 +126,7 @@ def test_a_recomputed_record_supersedes_the_old_one_but_not_within_an_earlier_li
     def assembled(limit: int | None) -> dict:
         out = tmp_path / f"set-{limit}.jsonl"
         module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200,
-                                           assemble=out, limit=limit))
+                                           assemble=out, limit=limit, sigma=None))
         return {r.id: r.meta["band_gap"] for r in load_jsonl(out).records}
 
     assert assembled(None) == {"cucl": 0.24, "nacl": 5.0}
@@ -176,3 +176,27 @@ def test_disagreements_come_first_and_keep_their_order() -> None:
                 + [i for (i, _, _), d in zip(items, differ, strict=True) if not d])
     assert [i for i, _, _ in ordered] == expected
     assert module.disagreements_first([]) == []
+
+
+def test_assembly_broadens_spectra_again_from_the_stored_eigenvalues() -> None:
+    import numpy as np
+
+    from crystaldos.spectra.grid import EDOS_300
+
+    module = campaign_module()
+    points = EDOS_300.points
+    # one unpolarized level at E_F on two k-points and a spin-split pair at +2 eV
+    record = {"id": "toy", "grid": EDOS_300.to_dict(), "dos": [1.0] * 300,
+              "settings": {"sigma": 0.1}, "k_weights": [0.25, 0.75],
+              "eigenvalues": [[[0.0], [0.0]]]}
+    assert module.record_dos(record, None) == record["dos"]
+    assert module.record_dos(record, 0.1) == record["dos"]  # already at that width
+    wide = np.array(module.record_dos(record, 0.2))
+    centre = int(np.argmin(np.abs(points)))
+    assert wide[centre] == pytest.approx(2 / (0.2 * np.sqrt(2 * np.pi)), rel=1e-3)
+    assert wide.sum() * EDOS_300.step == pytest.approx(2.0, rel=1e-3)  # two electrons
+    spins = {**record, "eigenvalues": [[[2.0], [2.0]], [[2.1], [2.1]]]}
+    pair = np.array(module.record_dos(spins, 0.3))
+    assert pair.sum() * EDOS_300.step == pytest.approx(2.0, rel=1e-3)  # one per channel
+    with pytest.raises(SystemExit, match="toy holds no eigenvalues"):
+        module.record_dos({**record, "eigenvalues": []}, 0.2)

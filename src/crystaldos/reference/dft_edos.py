@@ -189,6 +189,19 @@ def gpaw_failure(where: str, what: str, err: Exception) -> DFTError:
     return DFTError(where, f"{what}: {type(err).__name__}: {reason}")
 
 
+def eigenvalue_dos(eigenvalues: np.ndarray, k_weights: np.ndarray, points: np.ndarray,
+                   sigma: float) -> np.ndarray:
+    """DOS (G,) in states/eV per cell, both spins, at energies ``points`` (G,) eV, of
+    eigenvalues (S, K, B) eV (S = 1 unpolarized, 2 spin channels) on k-points of weights (K,)
+    summing to 1: a Gaussian of width ``sigma`` eV per level. A record's stored eigenvalues
+    (the bands that reach into the stored window) give its DOS again at any width."""
+    eps = np.asarray(eigenvalues, dtype=np.float64)
+    # gaussian_dos counts two electrons per level; a spin-resolved level holds one
+    weights = np.broadcast_to(np.asarray(k_weights, dtype=np.float64)[None, :, None]
+                              * (1.0 if eps.shape[0] == 1 else 0.5), eps.shape)
+    return gaussian_dos(eps.ravel(), weights.ravel(), np.asarray(points), sigma)
+
+
 def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
               grid: Grid = EDOS_300) -> DFTEDOS:
     """Run GPAW on ``crystal`` and return its eDOS (see the module docstring)."""
@@ -244,10 +257,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
                               "spin channel: no empty band to place the conduction band")
     edges = band_edges(eps, filled)
     rel = eps - fermi
-    # gaussian_dos counts two electrons per level; a spin-resolved level holds one
-    level_weights = np.broadcast_to((weights / weights.sum())[None, :, None]
-                                    * (1.0 if n_s == 1 else 0.5), rel.shape)
-    dos = gaussian_dos(rel.ravel(), level_weights.ravel(), grid.points, settings.sigma)
+    dos = eigenvalue_dos(rel, weights / weights.sum(), grid.points, settings.sigma)
     n_valence = n_electrons
     return DFTEDOS(eigenvalues=rel, k_weights=weights / weights.sum(), dos=dos, grid=grid,
                    vbm=edges.vbm - fermi, cbm=edges.cbm - fermi, gap=edges.gap,
