@@ -138,7 +138,8 @@ def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
 
 def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str, str, object]]:
     """``items`` with the crystals where the bundled gap trees and the charge rule call
-    metallicity differently moved to the front, each part in its campaign order.
+    metallicity differently moved to the front, smallest cell first (most answers per core-hour;
+    the trees' descriptors do not depend on the cell), then the rest in campaign order.
 
     Query by disagreement: the two predictors agree on most of the pool, so a spectrum where
     they differ settles a question one of them gets wrong (the trees learnt from a set whose
@@ -152,8 +153,9 @@ def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str,
     probability, _ = GapTrees.load().predict([crystal for _, _, crystal in items])
     differ = [(p >= 0.5) != charge_rule_says_metal(crystal.species)
               for p, (_, _, crystal) in zip(probability, items, strict=True)]
-    return ([it for it, d in zip(items, differ, strict=True) if d]
-            + [it for it, d in zip(items, differ, strict=True) if not d])
+    first = sorted((it for it, d in zip(items, differ, strict=True) if d),
+                   key=lambda it: it[2].n_atoms)  # stable: campaign order within a size
+    return first + [it for it, d in zip(items, differ, strict=True) if not d]
 
 
 def _finite(value: float) -> float | None:
