@@ -9,10 +9,22 @@ stronger charge rule (also a metal when common oxidation states cannot balance t
 * JARVIS-50 (``jarvis_edos_sample50``, OptB88vdW, E = 0 at E_F, spin-up per VASP valence
   electron). Shapes are compared after scaling each spectrum to unit mean over the grid, because
   JARVIS counts electrons of VASP's potentials and the package counts its own table's: shape
-  MAE (unit-mean units) and Pearson r per material, averaged. The reference gap and metallicity
-  are those of the JARVIS spectrum (:func:`crystaldos.physics.electronic.band_gap` at E_F);
-  a model's gap is that of the gap trees its card names, else of its direct head where it has
-  one, else the gap of its DOS. Models trained on
+  MAE (unit-mean units) and Pearson r per material, averaged. The two sets put an insulator's
+  Fermi level in different places: GPAW's Fermi-Dirac level near the middle of the gap (median
+  VBM at -0.49 of the gap in the DFT set), JARVIS's about 0.55 eV above the valence band
+  whatever the gap (Xe: VBM -0.53 eV, CBM +5.98 eV). ``jarvis50`` compares Fermi-aligned models
+  with the JARVIS spectra moved to mid-gap (:meth:`DOSDataset.aligned_to`, gapped spectra
+  only; every predictor and baseline against the same moved spectra); ``jarvis50_as_given``
+  keeps JARVIS's own zero, as this benchmark did before 2026-12-06. ``jarvis50`` also compares
+  each spectrum only up to 0.5 eV below the last state of the JARVIS spectrum
+  (:func:`computed_window`): JARVIS computed few empty bands, 36 of its spectra end between 2.0
+  and 9.9 eV, and the mean JARVIS spectrum at 7-8 eV is half of GPAW's.
+  ``jarvis50_jarvis_zero`` is that window at JARVIS's own zero (the models' DOS fills the gap,
+  so where the gap sits moves every predictor by about 0.015). The reference gap and
+  metallicity are those of the JARVIS spectrum
+  (:func:`crystaldos.physics.electronic.band_gap` at E_F); a model's gap is that of the gap
+  trees its card names, else of its direct head where it has one, else the gap of its DOS.
+  Models trained on
   VBM-aligned spectra (xtb-edos) are scored on the JARVIS spectra moved to the VBM.
 * The DFT set's own test split (``scripts/make_dft_edos.py --assemble``): DOS MAE in states/eV
   per valence electron, gap MAE against the DFT eigenvalue gap, metal/gapped accuracy.
@@ -44,6 +56,7 @@ from crystaldos.evaluation.baselines import (
     charge_rule_says_metal,
     composition_says_metal,
 )
+from crystaldos.evaluation.metrics import WINDOW_MARGIN, computed_window, unit_mean
 from crystaldos.graphs.crystal_graph import build_graph
 from crystaldos.models.electronic_heads import decode, split_outputs
 from crystaldos.physics.cell import CellInfo
@@ -53,23 +66,21 @@ from crystaldos.pretrained import load_pretrained
 from crystaldos.training.trainer import dataset_targets
 
 
-def unit_mean(spectra: np.ndarray) -> np.ndarray:
-    y = np.clip(np.asarray(spectra, dtype=np.float64), 0, None)
-    return y / np.maximum(y.mean(axis=1, keepdims=True), 1e-12)
-
-
 def dos_gaps(grid, spectra: np.ndarray) -> np.ndarray:
     return np.array([band_gap(grid, y).gap if np.max(y) > 0 else 0.0
                      for y in np.clip(spectra, 0, None)])
 
 
 def scores(pred: np.ndarray, true: np.ndarray, gap: np.ndarray, true_gap: np.ndarray,
-           metal: np.ndarray, true_metal: np.ndarray) -> dict:
-    """Shape MAE, mean per-material Pearson r, gap MAE (all; gapped only), metal accuracy."""
-    r = [float(np.corrcoef(p, t)[0, 1]) if p.std() > 0 and t.std() > 0 else 0.0
-         for p, t in zip(pred, true, strict=True)]
+           metal: np.ndarray, true_metal: np.ndarray, window: np.ndarray | None = None) -> dict:
+    """Shape MAE, mean per-material Pearson r, gap MAE (all; gapped only), metal accuracy;
+    the spectra compared within ``window`` (n, G) bool when given (each material's mean)."""
+    w = np.ones(pred.shape, dtype=bool) if window is None else window
+    errors = [float(np.abs(p[m] - t[m]).mean()) for p, t, m in zip(pred, true, w, strict=True)]
+    r = [float(np.corrcoef(p[m], t[m])[0, 1]) if p[m].std() > 0 and t[m].std() > 0 else 0.0
+         for p, t, m in zip(pred, true, w, strict=True)]
     gapped = ~true_metal
-    return {"mae": float(np.abs(pred - true).mean()), "pearson_r": float(np.mean(r)),
+    return {"mae": float(np.mean(errors)), "pearson_r": float(np.mean(r)),
             "gap_mae_eV": float(np.abs(gap - true_gap).mean()),
             "gap_mae_gapped_eV": float(np.abs(gap - true_gap)[gapped].mean())
             if gapped.any() else None,
@@ -100,17 +111,19 @@ def model_outputs(bundle, crystals) -> tuple[np.ndarray, np.ndarray | None, np.n
 
 
 def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true_metal,
-             shape: bool) -> tuple[dict, float]:
+             shape: bool, window: np.ndarray | None = None) -> tuple[dict, float]:
+    """A model's scores; ``shape``: spectra compared at unit mean over ``window`` (all of the
+    grid when None), ``true`` already so scaled."""
     dos, gap, p_metal, seconds = model_outputs(bundle, crystals)
     if bundle.normalization != "valence" and not shape:
         raise SystemExit(f"{name}: normalization {bundle.normalization}, expected valence")
-    pred = unit_mean(dos) if shape else dos
+    pred = unit_mean(dos, window) if shape else dos
     dos_gap = dos_gaps(grid, dos)
     if gap is None:
         gap, metal = dos_gap, dos_gap == 0
     else:
         metal = p_metal > 0.5
-    result = scores(pred, true, gap, true_gap, metal, true_metal)
+    result = scores(pred, true, gap, true_gap, metal, true_metal, window)
     result["gap_from"] = ("dos" if p_metal is None else "gap trees"
                           if bundle.gap_trees is not None else "direct head")
     if p_metal is not None:
@@ -130,9 +143,10 @@ def evaluate(name: str, bundle, crystals, true: np.ndarray, grid, true_gap, true
 
 
 def baselines(train_crystals, train_y, crystals, true, grid, true_gap, true_metal,
-              shape: bool) -> dict:
-    transform = unit_mean if shape else (lambda y: y)
-    y = transform(train_y)
+              shape: bool, window: np.ndarray | None = None) -> dict:
+    """The mean training spectrum, composition kNN and the two metallicity rules; ``shape``
+    and ``window`` as in :func:`evaluate`."""
+    y = unit_mean(train_y) if shape else train_y
     mean = MeanSpectrumBaseline().fit(y).predict(len(crystals))
     knn = CompositionKNNBaseline().fit(train_crystals, y)
     k = knn.select_k(crystals, true)
@@ -140,7 +154,8 @@ def baselines(train_crystals, train_y, crystals, true, grid, true_gap, true_meta
     out = {}
     for label, pred in (("mean_spectrum", mean), ("composition_knn", knn_pred)):
         gaps = dos_gaps(grid, pred)
-        out[label] = scores(pred, true, gaps, true_gap, gaps == 0, true_metal)
+        scaled = unit_mean(pred, window) if shape else pred
+        out[label] = scores(scaled, true, gaps, true_gap, gaps == 0, true_metal, window)
     out["composition_knn"]["k"] = k
     rule = np.array([composition_says_metal(c.species) for c in crystals])
     out["composition_rule"] = {"metal_accuracy": float(np.mean(rule == true_metal))}
@@ -217,21 +232,35 @@ def main() -> None:
 
     jarvis = load_jarvis_edos_sample50()
     crystals = [r.crystal for r in jarvis.records]
-    jarvis_y = jarvis.spectra()
-    true_gap = dos_gaps(grid, jarvis_y)
+    true_gap = dos_gaps(grid, jarvis.spectra())
     true_metal = true_gap == 0
-    block: dict = {"n": len(crystals), "n_metals": int(true_metal.sum()),
-                   **baselines(train_crystals, train_y, crystals, unit_mean(jarvis_y), grid,
-                               true_gap, true_metal, shape=True)}
     timing = {}
-    for name, bundle in bundles.items():
-        zero = bundle.card["target"].get("energy_zero") or (
-            "vbm" if name.startswith("xtb") else "fermi")
-        ref = jarvis.aligned_to(zero).spectra()
-        block[name], timing[name] = evaluate(name, bundle, crystals, unit_mean(ref), grid,
-                                             dos_gaps(grid, ref), true_metal, shape=True)
-        block[name]["energy_zero"] = zero
-    result["jarvis50"] = block
+    # "jarvis50": JARVIS's gapped spectra moved into the DFT set's convention (E = 0 mid-gap,
+    # where GPAW's Fermi-Dirac level sits); "jarvis50_as_given": at JARVIS's own E_F
+    for key, fermi_zero, windowed in (("jarvis50", "midgap", True),
+                                      ("jarvis50_jarvis_zero", "fermi", True),
+                                      ("jarvis50_as_given", "fermi", False)):
+        reference = jarvis.aligned_to(fermi_zero).spectra()
+        window = computed_window(grid, reference) if windowed else None
+        block: dict = {"n": len(crystals), "n_metals": int(true_metal.sum()),
+                       "reference_zero": fermi_zero, "window": (
+                           f"each JARVIS spectrum up to {WINDOW_MARGIN} eV below its last "
+                           "state" if windowed else "the whole grid"),
+                       "spectra_ending_inside_the_grid": (
+                           None if window is None else int((~window.all(axis=1)).sum())),
+                       **baselines(train_crystals, train_y, crystals,
+                                   unit_mean(reference, window), grid, true_gap, true_metal,
+                                   shape=True, window=window)}
+        for name, bundle in bundles.items():
+            zero = bundle.card["target"].get("energy_zero") or (
+                "vbm" if name.startswith("xtb") else "fermi")
+            ref = jarvis.aligned_to(fermi_zero if zero == "fermi" else zero).spectra()
+            w = computed_window(grid, ref) if windowed else None
+            block[name], timing[name] = evaluate(name, bundle, crystals, unit_mean(ref, w), grid,
+                                                 dos_gaps(grid, ref), true_metal, shape=True,
+                                                 window=w)
+            block[name]["energy_zero"] = zero
+        result[key] = block
 
     if len(test):
         test_crystals = [r.crystal for r in test.records]

@@ -69,3 +69,21 @@ def test_mae_to_mad_and_baseline():
     np.testing.assert_allclose(base.predict(3), np.tile([0.5, 1.0, 1.5, 1.0], (3, 1)))
     metrics = spectrum_metrics(base.predict(2), TRUE, GRID)
     assert metrics["n_spectra"] == 2 and metrics["mae"] == pytest.approx(0.25)
+
+
+def test_unit_mean_and_computed_window_compare_only_where_the_reference_has_bands() -> None:
+    from crystaldos.evaluation.metrics import computed_window, unit_mean
+    from crystaldos.spectra.grid import EDOS_300
+
+    e = EDOS_300.points
+    full = np.where(e < 0, 2.0, 1.0)
+    cut = np.where(e < 4.0, full, 0.0)  # a code that computed no bands above 4 eV
+    window = computed_window(EDOS_300, np.stack([full, cut]))
+    assert window[0].all()  # reaches the top of the grid: all of it
+    assert e[window[1]].max() == pytest.approx(3.45, abs=1e-9)  # 0.5 eV below its last state
+    scaled = unit_mean(np.stack([full, cut]), window)
+    assert scaled[1][window[1]].mean() == pytest.approx(1.0)
+    assert np.all(scaled[1][~window[1]] == 0)
+    # within the window the truncated spectrum has the full one's shape
+    np.testing.assert_allclose(unit_mean(full[None], window[1:])[0], scaled[1])
+    np.testing.assert_allclose(unit_mean(full[None])[0].mean(), 1.0)

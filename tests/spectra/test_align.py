@@ -4,7 +4,7 @@ import pytest
 from crystaldos.datasets.base import DOSDataset, DOSRecord
 from crystaldos.errors import DatasetError
 from crystaldos.physics.electronic import band_gap
-from crystaldos.spectra.align import fermi_to_vbm, shift_energy
+from crystaldos.spectra.align import fermi_to_midgap, fermi_to_vbm, shift_energy
 from crystaldos.spectra.grid import EDOS_300
 
 
@@ -39,8 +39,18 @@ def test_datasets_say_and_change_their_energy_zero() -> None:
     assert aligned.energy_zero == "vbm" and data.split("train").energy_zero == "fermi"
     assert band_gap(EDOS_300, aligned[0].dos, 0.0).vbm == pytest.approx(0.0, abs=0.051)
     assert aligned.aligned_to("vbm") is aligned
-    with pytest.raises(DatasetError, match="only from 'fermi' to 'vbm'"):
+    with pytest.raises(DatasetError, match="only from 'fermi' to 'vbm' or 'midgap'"):
         aligned.aligned_to("fermi")
+    middle = data.aligned_to("midgap")
+    assert middle.energy_zero == "midgap" and middle.name == "jarvis-like[midgap]"
+
+
+def test_fermi_to_midgap_centres_the_gap_and_leaves_metals() -> None:
+    aligned = fermi_to_midgap(jarvis_like_insulator(), EDOS_300)  # gap -0.6..+2.4 eV
+    gap = band_gap(EDOS_300, aligned, 0.0)
+    assert gap.vbm == pytest.approx(-1.5, abs=0.051) and gap.cbm == pytest.approx(1.5, abs=0.051)
+    metal = np.ones(EDOS_300.count)
+    np.testing.assert_array_equal(fermi_to_midgap(metal, EDOS_300), metal)
 
 
 def test_the_jarvis_fixture_is_fermi_aligned(shared_datasets) -> None:

@@ -73,23 +73,28 @@ class DOSDataset:
     def aligned_to(self, energy_zero: str) -> DOSDataset:
         """The set with E = 0 moved to ``energy_zero``. From ``"fermi"`` to ``"vbm"``: each
         gapped spectrum is shifted so the top of its valence band (the lower edge of the gap at
-        E_F, :func:`crystaldos.physics.electronic.band_gap`) sits at 0, conserving area; metals
-        stay as they are (their VBM is E_F). Other directions need the Fermi level, which a
-        spectrum does not hold, and are refused."""
+        E_F, :func:`crystaldos.physics.electronic.band_gap`) sits at 0, conserving area; to
+        ``"midgap"``: so the middle of that gap sits at 0
+        (:func:`crystaldos.spectra.align.fermi_to_midgap`). Metals stay as they are (their VBM
+        is E_F). Other directions need the Fermi level, which a spectrum does not hold, and are
+        refused."""
         from dataclasses import replace
 
         from crystaldos.errors import DatasetError
-        from crystaldos.spectra.align import fermi_to_vbm
+        from crystaldos.spectra.align import fermi_to_midgap, fermi_to_vbm
 
         if energy_zero == self.energy_zero:
             return self
-        if (self.energy_zero, energy_zero) != ("fermi", "vbm"):
+        moves = {("fermi", "vbm"): fermi_to_vbm, ("fermi", "midgap"): fermi_to_midgap}
+        move = moves.get((self.energy_zero, energy_zero))
+        if move is None:
             raise DatasetError(self.name, f"cannot move E = 0 from {self.energy_zero!r} to "
-                                          f"{energy_zero!r}; only from 'fermi' to 'vbm'")
-        records = [replace(r, dos=None if r.dos is None else fermi_to_vbm(r.dos, self.grid))
+                                          f"{energy_zero!r}; only from 'fermi' to 'vbm' or "
+                                          "'midgap'")
+        records = [replace(r, dos=None if r.dos is None else move(r.dos, self.grid))
                    for r in self.records]
-        return DOSDataset(f"{self.name}[vbm]", self.grid, self.normalization, records,
-                          self.source, "vbm")
+        return DOSDataset(f"{self.name}[{energy_zero}]", self.grid, self.normalization, records,
+                          self.source, energy_zero)
 
     def split(self, name: str) -> DOSDataset:
         """Records of one split (``train``, ``val`` / ``valid``, ``test``)."""
