@@ -204,3 +204,23 @@ def test_assembly_broadens_spectra_again_from_the_stored_eigenvalues() -> None:
     assert pair.sum() * EDOS_300.step == pytest.approx(2.0, rel=1e-3)  # one per channel
     with pytest.raises(SystemExit, match="toy holds no eigenvalues"):
         module.record_dos({**record, "eigenvalues": []}, 0.2)
+
+
+def test_stored_eigenvalues_give_back_the_stored_spectra() -> None:
+    import numpy as np
+
+    from crystaldos.reference.shards import RecordShards
+
+    folder = ROOT / "data" / "dft_edos"
+    if not folder.is_dir():
+        pytest.skip("the committed DFT eDOS set is not in this checkout")
+    module = campaign_module()
+    from itertools import islice
+
+    records = list(islice(RecordShards(folder, prefix="dft_edos").records(), 0, None, 8))
+    for record in records:
+        # broaden again at the stored width (the settings say another, so it is recomputed)
+        again = module.record_dos({**record, "settings": {"sigma": None}},
+                                  record["settings"]["sigma"])
+        stored = np.array(record["dos"])
+        assert np.abs(np.array(again) - stored).max() < 0.01 * stored.max(), record["id"]
