@@ -14,7 +14,8 @@ of :meth:`GapTrees.row` gets an out-of-domain score and a note.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,6 @@ class GapTrees:
     gap: BoostedTrees
     threshold: float
     card: dict[str, Any]
-    _distance: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, x: np.ndarray, is_metal: np.ndarray, gaps: np.ndarray,
@@ -124,11 +124,13 @@ class GapTrees:
         """Composition distance to the training materials
         (:class:`crystaldos.models.domain.CompositionDistance`: 0 seen, about 1 typical new,
         well above 1 far); None for a card without a domain."""
+        return self._composition_distance(crystal)
+
+    @cached_property
+    def _composition_distance(self) -> Any:
         from crystaldos.models.domain import CompositionDistance
 
-        if "distance" not in self._distance:
-            self._distance["distance"] = CompositionDistance(self.card.get("domain"))
-        return self._distance["distance"](crystal)
+        return CompositionDistance(self.card.get("domain"))
 
     def notes(self, crystal: Crystal, probability: float) -> list[str]:
         """What a user should know before trusting this crystal's call: elements the trees
