@@ -165,7 +165,8 @@ def test_disagreements_come_first_and_keep_their_order() -> None:
     items = [(name, "test", from_ase(bulk(name, kind, a=a).repeat((n, 1, 1)), id=name))
              for name, kind, a, n in (
         ("Cu", "fcc", 3.61, 1), ("NaCl", "rocksalt", 5.64, 1), ("LiBi", "cesiumchloride", 3.4, 2),
-        ("Si", "diamond", 5.43, 1), ("CsAu", "cesiumchloride", 4.26, 1), ("W", "bcc", 3.16, 1))]
+        ("Si", "diamond", 5.43, 1), ("NiO", "rocksalt", 4.17, 1),
+        ("CsAu", "cesiumchloride", 4.26, 1), ("W", "bcc", 3.16, 1))]
     trees = GapTrees.load()
     calls = trees.predict([c for _, _, c in items])[0] >= 0.5
     differ = [bool(t != charge_rule_says_metal(c.species))
@@ -173,12 +174,16 @@ def test_disagreements_come_first_and_keep_their_order() -> None:
     assert any(differ) and not all(differ)  # the alkali aurides and bismuthides differ today
     ordered = module.disagreements_first(items)
     assert sorted(i for i, _, _ in ordered) == sorted(i for i, _, _ in items)
-    first = [(c.n_atoms, k) for k, ((_, _, c), d) in enumerate(zip(items, differ, strict=True))
-             if d]
+    first = [(c.n_atoms * (module.MAGNETIC_COST if "Ni" in c.species else 1.0), k)
+             for k, ((_, _, c), d) in enumerate(zip(items, differ, strict=True)) if d]
     expected = ([items[k][0] for _, k in sorted(first)]
                 + [i for (i, _, _), d in zip(items, differ, strict=True) if not d])
     assert [i for i, _, _ in ordered] == expected
-    assert expected[:2] == ["CsAu", "LiBi"]  # the 2-atom cell before the 4-atom one
+    # where both are queried, the 2-atom spin-polarized NiO cell (the trees call FM NiO a
+    # metal today, the charge rule gapped) costs more than the 4-atom LiBi cell
+    queried = {i for (i, _, _), d in zip(items, differ, strict=True) if d}
+    if {"NiO", "LiBi", "CsAu"} <= queried:
+        assert expected[:3] == ["CsAu", "LiBi", "NiO"]
     assert module.disagreements_first([]) == []
 
 
