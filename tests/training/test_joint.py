@@ -46,6 +46,10 @@ def test_joint_loss_compares_shapes_in_each_window() -> None:
     wrong = pred.clone()
     wrong[1] = torch.linspace(0.0, 1.0, n)
     assert joint_loss(wrong, batch, step=2.0).item() > 0.01
+    # the Wasserstein-1 term: nothing for the right shapes, more the further weight moves
+    assert joint_loss(pred, batch, step=2.0, w1_weight=5.0).item() == pytest.approx(0, abs=1e-5)
+    assert joint_loss(wrong, batch, 2.0, w1_weight=1.0).item() > \
+        joint_loss(wrong, batch, 2.0).item()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def test_joint_training_reports_each_set_on_its_own_grid(toy_dataset_file: Path,
         "datasets": [{"name": str(toy_dataset_file), "weight": 1.0},
                      {"name": str(second_set), "weight": 0.5}],
         "output": str(tmp_path / "joint"), "preset": "tiny", "epochs": 2, "loss": "mae",
-        "progress": False, "accelerator": "cpu"})
+        "w1_weight": 0.5, "progress": False, "accelerator": "cpu"})
     bundle = load_model(train(config))
     assert bundle.grid == PHDOS_221 and bundle.normalization == "area"
     by_set = bundle.card["validation"]["by_dataset"]
@@ -80,6 +84,12 @@ def test_joint_training_reports_each_set_on_its_own_grid(toy_dataset_file: Path,
         assert {"model", "mean_spectrum", "composition_knn"} <= set(metrics)
     assert bundle.card["training"]["n_train"] == 24 + 15
     assert (tmp_path / "joint" / "splits-other.jsonl.json").is_file()
+    # trained on from its own weights, heads included (same grid)
+    config.output, config.init_from, config.epochs = str(tmp_path / "more"), str(tmp_path /
+                                                                              "joint"), 1
+    again = load_model(train(config))
+    assert again.card["training"]["init_from"]["heads_copied"] is True
+    assert again.card["training"]["config"]["w1_weight"] == 0.5
 
 
 def test_joint_config_is_checked() -> None:

@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from crystaldos.training.losses import LOSSES, get_loss, kl_loss, wasserstein_loss
+from crystaldos.training.losses import (
+    LOSSES,
+    cdf_distance,
+    get_loss,
+    kl_loss,
+    wasserstein_loss,
+)
 
 
 def test_pointwise_losses_match_definitions() -> None:
@@ -23,6 +29,24 @@ def test_wasserstein_of_shifted_peak_is_the_shift_in_grid_steps() -> None:
     a[0, 2] = 1.0
     b[0, 5] = 1.0
     assert float(wasserstein_loss(a, b)) == pytest.approx(3.0, rel=1e-4)
+
+
+def test_cdf_distance_is_the_shift_as_a_fraction_of_the_masked_span() -> None:
+    a = torch.zeros(2, 10)
+    b = torch.zeros(2, 10)
+    a[:, 2] = 1.0
+    b[:, 5] = 4.0  # any scale
+    assert cdf_distance(a, b).tolist() == pytest.approx([0.3, 0.3], rel=1e-4)
+    mask = torch.zeros(2, 10)
+    mask[0, :6] = 1.0  # a 6-bin window holding both peaks
+    mask[1, :4] = 1.0  # a 4-bin window holding only a's peak: b is flat (eps) there
+    a[:, 8] = 9.0  # outside both windows: ignored
+    d = cdf_distance(a, b, mask)
+    assert float(d[0]) == pytest.approx(3 / 6, rel=1e-4)
+    flat = torch.full((1, 4), 0.25)  # the flat spectrum's distance to a peak at bin 2
+    expected = float(torch.abs(torch.cumsum(flat, -1) - torch.tensor([[0, 0, 1.0, 1.0]])).sum())
+    assert float(d[1]) == pytest.approx(expected / 4, rel=1e-3)
+    assert float(wasserstein_loss(a[:, :6], b[:, :6])) == pytest.approx(3.0, rel=1e-4)
 
 
 def test_kl_is_positive_for_different_shapes() -> None:

@@ -166,6 +166,13 @@ def test_init_from_copies_the_encoder_and_leaves_the_head(tiny_model_dir: Path,
     assert torch.equal(after["atom_embedding.0.weight"], source["atom_embedding.0.weight"])
     assert all(torch.equal(after[k], before[k]) for k in after if k.startswith(("head.",
                                                                                "scalar_head.")))
+    assert report["heads_copied"] is False
+    # on the source's own grid training goes on: the output head is copied as well
+    same = build_model(get_preset("tiny")["model_class"], args)
+    report = initialize_encoder(same, str(tiny_model_dir), settings,
+                                load_model(tiny_model_dir).grid)
+    assert report["heads_copied"] and report["tensors_copied"] == len(source)
+    assert all(torch.equal(same.state_dict()[k], source[k]) for k in source)
     other = GraphSettings.from_dict({**settings.to_dict(), "cutoff": settings.cutoff + 1})
     with pytest.raises(ConfigError, match="graph settings differ"):
         initialize_encoder(model, str(tiny_model_dir), other)

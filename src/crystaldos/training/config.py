@@ -58,6 +58,10 @@ class TrainConfig:
     #: temperatures (K) it compares at (default: its DEFAULT_THERMAL_TEMPERATURES)
     thermal_weight: float = 0.0
     thermal_temperatures: list[float] | None = None
+    #: weight of the Wasserstein-1 term: the distance between the cumulative unit-area
+    #: predicted and true spectra as a fraction of the span (of each set's window in joint
+    #: training; crystaldos.training.losses.cdf_distance); 0: none
+    w1_weight: float = 0.0
     #: weight of the direct band-gap and metallicity heads (crystaldos.models.electronic_heads;
     #: electronic sets whose records' meta hold band_gap and is_metal); 0: no heads
     electronic_heads: float = 0.0

@@ -80,14 +80,20 @@ def shape_in_window(pred: torch.Tensor, mask: torch.Tensor, task: torch.Tensor,
 
 
 def joint_loss(pred: torch.Tensor, batch: Any, step: float, kind: str = "mae",
-               ) -> torch.Tensor:
+               w1_weight: float = 0.0) -> torch.Tensor:
     """Weighted mean over materials of the per-material error in its own window and
-    normalization (``mae`` or ``mse``)."""
+    normalization (``mae`` or ``mse``), plus ``w1_weight`` times its Wasserstein-1 distance
+    in the window as a fraction of the window
+    (:func:`crystaldos.training.losses.cdf_distance`)."""
+    from crystaldos.training.losses import cdf_distance
+
     mask, weight = batch.mask, batch.weight.view(-1)
     shaped = shape_in_window(pred, mask, batch.task.view(-1), step)
     diff = (shaped - batch.y) * mask
     err = diff.abs() if kind == "mae" else diff * diff
     per_material = err.sum(dim=-1) / mask.sum(dim=-1).clamp(min=1.0)
+    if w1_weight:
+        per_material = per_material + w1_weight * cdf_distance(shaped, batch.y, mask)
     return (per_material * weight).sum() / weight.sum().clamp(min=_EPS)
 
 

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from crystaldos.training.losses import get_loss
+from crystaldos.training.losses import cdf_distance, get_loss
 
 SCHEDULERS = ("onecycle", "cosine", "none")
 
@@ -23,17 +23,20 @@ class SpectrumModule(L.LightningModule):
     :func:`crystaldos.training.joint.joint_loss`. With ``thermal`` (a
     :class:`~crystaldos.training.thermal.ThermalLoss`) the loss adds ``thermal_weight`` times
     the error of Cv/k_B and S/k_B per atom (logged as ``train_thermal``/``val_thermal``).
-    With ``head_loss`` (an :class:`~crystaldos.models.electronic_heads.ElectronicHeadLoss`) the
-    model's outputs after the spectrum are scalar heads compared with ``batch.y_heads``, weighted
-    by ``head_weight`` (``val_gap_mae`` and ``val_metal_accuracy`` logged); ``val_mae`` stays the
-    spectrum's.
+    ``w1_weight`` adds that weight times the Wasserstein-1 distance of each spectrum as a
+    fraction of its span (:func:`crystaldos.training.losses.cdf_distance`; in joint training,
+    of its window, in its normalization). With ``head_loss`` (an
+    :class:`~crystaldos.models.electronic_heads.ElectronicHeadLoss`) the model's outputs after
+    the spectrum are scalar heads compared with ``batch.y_heads``, weighted by ``head_weight``
+    (``val_gap_mae`` and ``val_metal_accuracy`` logged); ``val_mae`` stays the spectrum's.
     """
 
     def __init__(self, model: nn.Module, *, loss: str = "mse", lr: float = 1e-3,
                  weight_decay: float = 1e-5, scheduler: str = "onecycle",
                  epochs: int = 100, joint_step: float | None = None,
                  thermal: nn.Module | None = None, thermal_weight: float = 0.0,
-                 head_loss: nn.Module | None = None, head_weight: float = 0.0) -> None:
+                 head_loss: nn.Module | None = None, head_weight: float = 0.0,
+                 w1_weight: float = 0.0) -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; choose from {SCHEDULERS}")
@@ -51,6 +54,9 @@ class SpectrumModule(L.LightningModule):
         if head_loss is not None and joint_step is not None:
             raise ValueError("scalar heads are not available in joint training")
         self.head_loss, self.head_weight = head_loss, float(head_weight)
+        if w1_weight < 0:
+            raise ValueError(f"w1_weight must be >= 0, got {w1_weight}")
+        self.w1_weight = float(w1_weight)
 
     def _split(self, pred: torch.Tensor, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(spectrum, scalar heads or None) of a model output."""
@@ -65,6 +71,8 @@ class SpectrumModule(L.LightningModule):
             if kind is not None:
                 return torch.mean(torch.abs(pred - batch.y))
             loss = self.loss_fn(pred, batch.y)
+            if self.w1_weight:
+                loss = loss + self.w1_weight * torch.mean(cdf_distance(pred, batch.y))
             if self.thermal is not None:
                 loss = loss + self.thermal_weight * self.thermal(pred, batch.y)
             if heads is not None:
@@ -72,7 +80,9 @@ class SpectrumModule(L.LightningModule):
             return loss
         from crystaldos.training.joint import joint_loss
 
-        return joint_loss(pred, batch, self.joint_step, kind or self.loss_name)
+        if kind is not None:
+            return joint_loss(pred, batch, self.joint_step, kind)
+        return joint_loss(pred, batch, self.joint_step, self.loss_name, self.w1_weight)
 
     def forward(self, batch: Any) -> torch.Tensor:
         return self.model(batch)

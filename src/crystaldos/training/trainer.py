@@ -136,11 +136,13 @@ def _head_targets(config: TrainConfig, dataset: DOSDataset) -> dict[str, np.ndar
     return {r.id: head_targets(r.meta) for r in dataset.with_spectra()}
 
 
-def initialize_encoder(model: torch.nn.Module, source: str,
-                       graph_settings: GraphSettings) -> dict[str, Any]:
+def initialize_encoder(model: torch.nn.Module, source: str, graph_settings: GraphSettings,
+                       grid: Grid | None = None) -> dict[str, Any]:
     """Copy the weights of ``source`` (a model name or directory) into ``model`` wherever a
-    tensor has the same name and shape, output heads excluded (an autoencoder-latent model's
-    network counts by its ``gnn.`` names). Returns what was copied, for the card."""
+    tensor has the same name and shape (an autoencoder-latent model's network counts by its
+    ``gnn.`` names). The output heads are copied too when ``source`` predicts on ``grid``, the
+    new model's grid (training goes on, for example with another loss); otherwise they start
+    fresh. Returns what was copied, for the card."""
     from crystaldos.models.saving import ModelLoadError
     from crystaldos.pretrained import load_pretrained
 
@@ -154,13 +156,15 @@ def initialize_encoder(model: torch.nn.Module, source: str,
     own = model.state_dict()
     theirs = {name.removeprefix("gnn."): tensor
               for name, tensor in bundle.model.state_dict().items()}
+    same_outputs = grid is not None and bundle.grid == grid
     copied = {name: tensor for name, tensor in theirs.items()
               if name in own and own[name].shape == tensor.shape
-              and not name.startswith(("head.", "scalar_head."))}
+              and (same_outputs or not name.startswith(("head.", "scalar_head.")))}
     if not copied:
         raise ConfigError(f"init_from {source!r}: no weight of that model fits this one")
     model.load_state_dict(copied, strict=False)
-    return {"source": bundle.name, "tensors_copied": len(copied), "tensors": len(own)}
+    return {"source": bundle.name, "tensors_copied": len(copied), "tensors": len(own),
+            "heads_copied": same_outputs}
 
 
 def _thermal_loss(config: TrainConfig, grid: Grid) -> Any:
@@ -235,11 +239,11 @@ def train(config: TrainConfig) -> Path:
         model.autoencoder.load_state_dict(ae.state_dict())  # stays frozen
 
     transfer = None if config.init_from is None else \
-        initialize_encoder(model, config.init_from, graph_settings)
+        initialize_encoder(model, config.init_from, graph_settings, grid)
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
                             epochs=config.epochs, thermal=_thermal_loss(config, grid),
-                            thermal_weight=config.thermal_weight,
+                            thermal_weight=config.thermal_weight, w1_weight=config.w1_weight,
                             head_loss=None if heads is None else ElectronicHeadLoss(),
                             head_weight=config.electronic_heads)
     fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
@@ -372,12 +376,18 @@ def train_joint(config: TrainConfig) -> Path:
     _write_failures(out, failures)
     model_class = get_preset(config.preset)["model_class"]
     model = build_model(model_class, model_args)
+    transfer = None if config.init_from is None else \
+        initialize_encoder(model, config.init_from, graph_settings, model_grid)
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
-                            epochs=config.epochs, joint_step=model_grid.step)
+                            epochs=config.epochs, joint_step=model_grid.step,
+                            w1_weight=config.w1_weight)
     fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
     if fit is None:
         return out
+    record = _training_record(config, hp, graphs, failures, fit, start_time)
+    if transfer is not None:
+        record["init_from"] = transfer
     model = module.model.cpu().eval()
     validation = {name: evaluate_part(model, info["part"], info["graphs"], info["targets"])
                   for name, info in by_part.items()}
@@ -388,7 +398,7 @@ def train_joint(config: TrainConfig) -> Path:
                 "datasets": [{"name": p.name, "weight": p.weight,
                               "grid": p.dataset.grid.to_dict(),
                               "normalization": p.normalization} for p in parts]},
-        training=_training_record(config, hp, graphs, failures, fit, start_time),
+        training=record,
         validation={"joint": True, "by_dataset": validation},
         domain=training_domain(r.crystal for info in by_part.values()
                                for r in info["part"].dataset.select(
