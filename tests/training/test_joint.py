@@ -11,6 +11,7 @@ from crystaldos.models.saving import load_model
 from crystaldos.spectra.grid import PHDOS_51, PHDOS_66, PHDOS_221, Grid
 from crystaldos.training.config import ConfigError, TrainConfig
 from crystaldos.training.joint import joint_loss, shape_in_window, window_offset
+from crystaldos.training.thermal import ThermalLoss
 from crystaldos.training.trainer import train
 from tests.conftest import toy_crystals
 
@@ -50,6 +51,12 @@ def test_joint_loss_compares_shapes_in_each_window() -> None:
     assert joint_loss(pred, batch, step=2.0, w1_weight=5.0).item() == pytest.approx(0, abs=1e-5)
     assert joint_loss(wrong, batch, 2.0, w1_weight=1.0).item() > \
         joint_loss(wrong, batch, 2.0).item()
+    # the Cv/S term sees each prediction inside its window only, at any scale
+    thermal = ThermalLoss(Grid(10.0, 50.0, n, "cm^-1", "phonon"))
+    assert joint_loss(pred, batch, 2.0, thermal=thermal, thermal_weight=3.0).item() == \
+        pytest.approx(0, abs=1e-5)
+    assert joint_loss(wrong, batch, 2.0, thermal=thermal, thermal_weight=1.0).item() > \
+        joint_loss(wrong, batch, 2.0).item()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +82,7 @@ def test_joint_training_reports_each_set_on_its_own_grid(toy_dataset_file: Path,
         "datasets": [{"name": str(toy_dataset_file), "weight": 1.0},
                      {"name": str(second_set), "weight": 0.5}],
         "output": str(tmp_path / "joint"), "preset": "tiny", "epochs": 2, "loss": "mae",
-        "w1_weight": 0.5, "progress": False, "accelerator": "cpu"})
+        "w1_weight": 0.5, "thermal_weight": 0.5, "progress": False, "accelerator": "cpu"})
     bundle = load_model(train(config))
     assert bundle.grid == PHDOS_221 and bundle.normalization == "area"
     by_set = bundle.card["validation"]["by_dataset"]

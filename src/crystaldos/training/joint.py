@@ -80,11 +80,14 @@ def shape_in_window(pred: torch.Tensor, mask: torch.Tensor, task: torch.Tensor,
 
 
 def joint_loss(pred: torch.Tensor, batch: Any, step: float, kind: str = "mae",
-               w1_weight: float = 0.0) -> torch.Tensor:
+               w1_weight: float = 0.0, thermal: torch.nn.Module | None = None,
+               thermal_weight: float = 0.0) -> torch.Tensor:
     """Weighted mean over materials of the per-material error in its own window and
     normalization (``mae`` or ``mse``), plus ``w1_weight`` times its Wasserstein-1 distance
     in the window as a fraction of the window
-    (:func:`crystaldos.training.losses.cdf_distance`)."""
+    (:func:`crystaldos.training.losses.cdf_distance`), plus ``thermal_weight`` times the
+    error of Cv and S per atom of the prediction in the window
+    (:class:`crystaldos.training.thermal.ThermalLoss` on the model grid)."""
     from crystaldos.training.losses import cdf_distance
 
     mask, weight = batch.mask, batch.weight.view(-1)
@@ -94,6 +97,8 @@ def joint_loss(pred: torch.Tensor, batch: Any, step: float, kind: str = "mae",
     per_material = err.sum(dim=-1) / mask.sum(dim=-1).clamp(min=1.0)
     if w1_weight:
         per_material = per_material + w1_weight * cdf_distance(shaped, batch.y, mask)
+    if thermal is not None and thermal_weight:
+        per_material = per_material + thermal_weight * thermal.per_material(shaped, batch.y)
     return (per_material * weight).sum() / weight.sum().clamp(min=_EPS)
 
 

@@ -48,8 +48,6 @@ class SpectrumModule(L.LightningModule):
         self.joint_step = joint_step
         if joint_step is not None and loss not in ("mae", "mse"):
             raise ValueError(f"joint training takes the mae or mse loss, not {loss!r}")
-        if thermal is not None and joint_step is not None:
-            raise ValueError("the thermal loss term is not available in joint training")
         self.thermal, self.thermal_weight = thermal, float(thermal_weight)
         if head_loss is not None and joint_step is not None:
             raise ValueError("scalar heads are not available in joint training")
@@ -82,7 +80,17 @@ class SpectrumModule(L.LightningModule):
 
         if kind is not None:
             return joint_loss(pred, batch, self.joint_step, kind)
-        return joint_loss(pred, batch, self.joint_step, self.loss_name, self.w1_weight)
+        return joint_loss(pred, batch, self.joint_step, self.loss_name, self.w1_weight,
+                          self.thermal, self.thermal_weight)
+
+    def _thermal_error(self, pred: torch.Tensor, batch: Any) -> torch.Tensor:
+        """The thermal term's error (before its weight), in each window in joint training."""
+        if self.joint_step is None:
+            return self.thermal(self._split(pred, batch)[0], batch.y)
+        from crystaldos.training.joint import shape_in_window
+
+        shaped = shape_in_window(pred, batch.mask, batch.task.view(-1), self.joint_step)
+        return torch.mean(self.thermal.per_material(shaped, batch.y))
 
     def forward(self, batch: Any) -> torch.Tensor:
         return self.model(batch)
@@ -100,7 +108,8 @@ class SpectrumModule(L.LightningModule):
         self.log("val_mae", self._loss(pred, batch, "mae"), batch_size=n, sync_dist=True,
                  prog_bar=True)
         if self.thermal is not None:
-            self.log("val_thermal", self.thermal(pred, batch.y), batch_size=n, sync_dist=True)
+            self.log("val_thermal", self._thermal_error(pred, batch), batch_size=n,
+                     sync_dist=True)
         _, heads = self._split(pred, batch)
         if heads is not None:
             for name, value in self.head_loss.metrics(heads, batch.y_heads).items():

@@ -60,5 +60,9 @@ class ThermalLoss(nn.Module):
         modes = 3.0 * y / y.sum(dim=-1, keepdim=True).clamp(min=1e-8)
         return modes @ self.kernels
 
+    def per_material(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(B,) the error of each material, averaged over temperatures and quantities."""
+        return torch.mean(torch.abs(self.per_atom(pred) - self.per_atom(target)), dim=-1)
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return torch.mean(torch.abs(self.per_atom(pred) - self.per_atom(target)))
+        return torch.mean(self.per_material(pred, target))

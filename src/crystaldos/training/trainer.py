@@ -342,8 +342,6 @@ def train_joint(config: TrainConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if config.autoencoder is not None:
         raise ConfigError("joint training does not take an autoencoder")
-    if config.thermal_weight:
-        raise ConfigError("joint training does not take the thermal loss term yet")
     model_grid = grid_preset(config.grid or "phdos221")
     parts = []
     for spec in config.datasets:
@@ -381,7 +379,9 @@ def train_joint(config: TrainConfig) -> Path:
     module = SpectrumModule(model, loss=hp["loss"], lr=hp["lr"],
                             weight_decay=hp["weight_decay"], scheduler=config.scheduler,
                             epochs=config.epochs, joint_step=model_grid.step,
-                            w1_weight=config.w1_weight)
+                            w1_weight=config.w1_weight,
+                            thermal=_thermal_loss(config, model_grid),
+                            thermal_weight=config.thermal_weight)
     fit = _fit(config, module, graphs, int(hp["batch_size"]), out)
     if fit is None:
         return out
