@@ -60,7 +60,7 @@ def test_bundled_stability_classifier_is_complete() -> None:
 
     classifier = StabilityClassifier.load()
     width = sum(4 * UIP_WIDTHS[p] + len(summary_globals(p)) for p in classifier.potentials)
-    assert classifier.trees.n_features == width
+    assert classifier.n_features == width
     assert 0.0 < classifier.threshold < 1.0
     assert classifier.card["validation"]["n"] == 395
 

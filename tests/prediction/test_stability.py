@@ -21,11 +21,21 @@ def test_classifier_round_trips_and_reads_the_summary(tmp_path) -> None:
     x[:, force] = rng.uniform(0, 1, 200)
     # a toy rule: large residual forces mean unstable
     model = sklearn.HistGradientBoostingClassifier(max_iter=20).fit(x, x[:, force] > 0.5)
-    toy = StabilityClassifier(BoostedTrees.from_sklearn(model), ("chgnet",), 0.5,
+    toy = StabilityClassifier((BoostedTrees.from_sklearn(model),), ("chgnet",), 0.5,
                               {"validation_note": "toy"})
     toy.save(tmp_path / "toy")
     loaded = StabilityClassifier.load(tmp_path / "toy")
     assert loaded.potentials == ("chgnet",) and loaded.threshold == 0.5
+    # several members (fold models): their probabilities are averaged
+    halves = [sklearn.HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(
+        x[part], x[part, force] > 0.5) for part in (slice(0, 100), slice(100, 200))]
+    pair = StabilityClassifier(tuple(BoostedTrees.from_sklearn(m) for m in halves),
+                               ("chgnet",), 0.5, {})
+    pair.save(tmp_path / "toy")  # replaces the single member
+    again = StabilityClassifier.load(tmp_path / "toy")
+    assert len(again.members) == 2 and not (tmp_path / "toy" / "trees.npz").exists()
+    np.testing.assert_allclose(again.probability(x[:5]), np.mean(
+        [m.predict_proba(x[:5])[:, 1] for m in halves], axis=0), atol=1e-6)
     crystal = rocksalt()
     np.testing.assert_allclose(loaded.features(crystal), uip_crystal_summary(crystal, "chgnet"))
     row = loaded.row(crystal)

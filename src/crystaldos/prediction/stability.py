@@ -28,12 +28,19 @@ TREES_NAME = "trees.npz"
 ROW_COLUMNS = {"id": "str", "formula": "str", "unstable_probability": "float", "unstable": "bool"}
 
 
+def member_file(k: int, members: int) -> str:
+    """The trees file of member ``k`` of ``members``: ``trees.npz`` for a single one."""
+    return TREES_NAME if members == 1 else f"trees-{k}.npz"
+
+
 @dataclass(frozen=True)
 class StabilityClassifier:
-    """``potentials``: the summaries concatenated, in order; ``threshold``: probability at or
+    """``members``: sets of trees whose probabilities are averaged (one, or the models of the
+    cross-validation folds whose out-of-fold probabilities chose the threshold);
+    ``potentials``: the summaries concatenated, in order; ``threshold``: probability at or
     above which a crystal is called unstable."""
 
-    trees: BoostedTrees
+    members: tuple[BoostedTrees, ...]
     potentials: tuple[str, ...]
     threshold: float
     card: dict[str, Any]
@@ -46,17 +53,26 @@ class StabilityClassifier:
         except (OSError, json.JSONDecodeError) as err:
             raise CrystalDosError(f"{folder / CARD_NAME}: cannot read the stability "
                                   f"classifier's card ({err})") from None
-        return cls(BoostedTrees.load(folder / TREES_NAME), tuple(card["potentials"]),
-                   float(card["threshold"]), card)
+        count = int(card.get("members", 1))
+        members = tuple(BoostedTrees.load(folder / member_file(k, count)) for k in range(count))
+        return cls(members, tuple(card["potentials"]), float(card["threshold"]), card)
 
     def save(self, directory: str | Path) -> None:
         from crystaldos.safe_io import atomic_write_text
 
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        self.trees.save(folder / TREES_NAME)
-        card = {**self.card, "potentials": list(self.potentials), "threshold": self.threshold}
+        for old in folder.glob("trees*.npz"):
+            old.unlink()
+        for k, trees in enumerate(self.members):
+            trees.save(folder / member_file(k, len(self.members)))
+        card = {**self.card, "potentials": list(self.potentials), "threshold": self.threshold,
+                "members": len(self.members)}
         atomic_write_text(folder / CARD_NAME, json.dumps(card, indent=1) + "\n")
+
+    @property
+    def n_features(self) -> int:
+        return self.members[0].n_features
 
     def features(self, crystal: Crystal) -> np.ndarray:
         """(d,) the summaries of ``crystal`` by each potential, side by side."""
@@ -64,8 +80,12 @@ class StabilityClassifier:
 
         return np.concatenate([uip_crystal_summary(crystal, p) for p in self.potentials])
 
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """(n,) the members' mean probability of unstable for summaries (n, d)."""
+        return np.mean([trees.probability(x) for trees in self.members], axis=0)
+
     def unstable_probability(self, crystal: Crystal) -> float:
-        return float(self.trees.probability(self.features(crystal)[None, :])[0])
+        return float(self.probability(self.features(crystal)[None, :])[0])
 
     def row(self, crystal: Crystal) -> dict[str, Any]:
         """One output row: id, formula, unstable_probability and the call at the threshold."""
