@@ -541,9 +541,12 @@ def models() -> None:
         for dataset, metrics in per_set:
             m, base = metrics["model"], metrics.get("composition_knn", {})
             mean = metrics.get("mean_spectrum", {})
+            w1 = (f", W1 {m['wasserstein']:.3g} (composition kNN "
+                  f"{base.get('wasserstein', nan):.3g}) {g['unit']}"
+                  if "wasserstein" in m else "")
             typer.echo(f"  {dataset + ' ' if dataset else ''}val MAE {m['mae']:.4f} (mean "
                        f"spectrum {mean.get('mae', nan):.4f}, composition kNN "
-                       f"{base.get('mae', nan):.4f}), R2 {m['r2_mean']:.3f}, "
+                       f"{base.get('mae', nan):.4f}), R2 {m['r2_mean']:.3f}{w1}, "
                        f"{m['n_spectra']} spectra")
         heads = val.get("heads")
         if heads:
