@@ -4,6 +4,14 @@
         runs/mp-phdos-thermo-s2 runs/mp-phdos-thermo-s3 runs/mp-phdos-thermo-s4 \
         --output src/crystaldos/pretrained/mp-phdos-ens --name mp-phdos-ens --alias mp-phdos-v2
 
+With ``--members-of ENSEMBLE`` the members are those of an ensemble already made (unpacked by
+:func:`crystaldos.models.ensemble.unpack_members`, with its ``splits.json``); ``--guest MODEL
+REPEAT`` adds a model on a wider grid (the joint ``phdos``) counted REPEAT times in the mean:
+
+    python scripts/bundle_ensemble.py --members-of <the five-member mp-phdos-ens> \
+        --guest phdos 5 --output src/crystaldos/pretrained/mp-phdos-ens --name mp-phdos-ens \
+        --alias mp-phdos-v3
+
 Joins the members (:func:`crystaldos.models.ensemble.assemble_ensemble`), copies the first
 member's ``splits.json`` (every member used the data set's own split), and writes the
 validation metrics of the ensemble's mean spectrum beside both baselines into the card, as
@@ -17,6 +25,7 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +34,7 @@ import numpy as np
 def main() -> None:
     from crystaldos.datasets.named import load_dataset
     from crystaldos.evaluation.baselines import compare_with_baselines
-    from crystaldos.models.ensemble import assemble_ensemble
+    from crystaldos.models.ensemble import assemble_ensemble, unpack_members
     from crystaldos.models.saving import CARD_FILE, load_model
     from crystaldos.prediction.pipeline import PredictionPipeline
     from crystaldos.prediction.schema import Failure
@@ -33,7 +42,13 @@ def main() -> None:
     from crystaldos.training.trainer import dataset_targets
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("members", nargs="+", type=Path)
+    parser.add_argument("members", nargs="*", type=Path)
+    parser.add_argument("--members-of", type=Path, default=None,
+                        help="take the members of this ensemble directory (a copy: the "
+                        "output may replace it)")
+    parser.add_argument("--guest", nargs=2, action="append", default=[],
+                        metavar=("MODEL", "REPEAT"), help="a model on a grid of which the "
+                        "members' grid is a window, counted REPEAT times in the mean")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--alias", action="append", default=[])
@@ -43,16 +58,31 @@ def main() -> None:
     parser.add_argument("--caveat", default=None, help="what a user must know before "
                         "trusting the model (shown by crystaldos models and the web page)")
     args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory()
+    if args.members_of is not None:
+        copy = Path(scratch.name) / "source"
+        shutil.copytree(args.members_of, copy)
+        args.members += unpack_members(copy, Path(scratch.name) / "members")
+        shutil.copy(copy / "splits.json", args.members[0] / "splits.json")
+    if len(args.members) < 2:
+        sys.exit("error: an ensemble needs at least 2 members")
     first = json.loads((args.members[0] / CARD_FILE).read_text())
     dataset_name = first["training"]["config"]["dataset"]
+    seconds = sum(json.loads((m / CARD_FILE).read_text())["training"]["seconds"]
+                  for m in args.members)
     path = assemble_ensemble(args.members, args.output, name=args.name, aliases=args.alias,
+                             guests=[(model, int(repeat)) for model, repeat in args.guest],
                              training={"command": " ".join(["python", *sys.argv]),
                                        "member_command": first["training"].get("command"),
-                                       "dataset": dataset_name,
-                                       "seconds": sum(json.loads((m / CARD_FILE).read_text())
-                                                      ["training"]["seconds"]
-                                                      for m in args.members)})
+                                       "dataset": dataset_name, "seconds": seconds})
     shutil.copy(args.members[0] / "splits.json", path / "splits.json")
+    scratch.cleanup()
+    if args.members_of is not None:  # the unpacked copies are gone: name where they came from
+        card = json.loads((path / CARD_FILE).read_text())
+        for k, member in enumerate(card["members"]):
+            if member["directory"].startswith(scratch.name):
+                member["directory"] = f"{args.members_of} (member {k})"
+        atomic_write_text(path / CARD_FILE, json.dumps(card, indent=1) + "\n")
     extra = {k: v for k, v in (("gap_trees", args.gap_trees), ("caveat", args.caveat)) if v}
     if extra:
         card = json.loads((path / CARD_FILE).read_text())

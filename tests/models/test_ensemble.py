@@ -4,7 +4,7 @@ import torch
 
 from crystaldos.errors import CrystalDosError
 from crystaldos.models.ensemble import assemble_ensemble
-from crystaldos.models.saving import load_model, save_model
+from crystaldos.models.saving import build_model, load_model, save_model
 from crystaldos.prediction.engine import predict_to_file
 from crystaldos.prediction.pipeline import PredictionPipeline
 from crystaldos.prediction.readers import read_predictions
@@ -98,3 +98,47 @@ def test_web_page_gets_bands_and_intervals_from_an_ensemble(ensemble_dir) -> Non
     (model,) = result["models"]
     assert len(model["dos_std"]) == len(model["dos"]) and max(model["dos_std"]) > 0
     assert model["properties"]["debye_temperature_K"]["std"] > 0
+
+
+def test_a_guest_on_a_wider_grid_counts_its_window_repeat_times(tiny_model_dir, ensemble_dir,
+                                                                 tmp_path) -> None:
+    from crystaldos.models.ensemble import unpack_members
+    from crystaldos.spectra.grid import Grid
+
+    bundle = load_model(tiny_model_dir)
+    grid = bundle.grid
+    wide = Grid(grid.start - 2 * grid.step, grid.step, grid.count + 5, grid.unit, grid.kind)
+    args = {**bundle.card["init_args"], "n_out": wide.count}
+    guest_model = build_model(bundle.card["model_class"], args)
+    guest = save_model(tmp_path / "guest", guest_model,
+                       {**bundle.card, "init_args": args, "grid": wide.to_dict()})
+    members = unpack_members(ensemble_dir, tmp_path / "unpacked")
+    assert len(members) == 3
+    for k, member in enumerate(members):  # the members come back as they went in
+        original = load_model(ensemble_dir).model.members[k].state_dict()
+        assert all(torch.equal(original[n], t) for n, t in
+                   load_model(member).model.state_dict().items())
+    path = assemble_ensemble(members[:2], tmp_path / "mixed", name="mixed",
+                             guests=[(guest, 2)])
+    mixed = load_model(path)
+    assert mixed.card["init_args"]["guests"][0]["offset"] == 2
+    from torch_geometric.data import Batch
+
+    from crystaldos.graphs.crystal_graph import build_graph
+
+    batch = Batch.from_data_list([build_graph(rocksalt(), bundle.graph_settings)])
+    with torch.no_grad():
+        out = mixed.model(batch)
+        window = guest_model(batch)[:, 2:2 + grid.count]
+    assert out.shape == (1, 4, grid.count)
+    torch.testing.assert_close(out[0, 2], window[0])
+    torch.testing.assert_close(out[0, 3], window[0])
+    (row,) = list(PredictionPipeline(mixed).run([rocksalt()]))
+    assert row.spread is not None and row.dos.shape == (grid.count,)
+    narrow = Grid(grid.start + 0.5 * grid.step, grid.step, grid.count, grid.unit, grid.kind)
+    off = save_model(tmp_path / "off", guest_model,
+                     {**bundle.card, "init_args": args,
+                      "grid": Grid(narrow.start, narrow.step, wide.count, narrow.unit,
+                                   narrow.kind).to_dict()})
+    with pytest.raises(CrystalDosError, match="does not lie on the points"):
+        assemble_ensemble(members[:2], tmp_path / "bad", name="bad", guests=[(off, 1)])
