@@ -23,7 +23,9 @@ each beside the rule "every element is a metal => metal", the charge rule, the m
 with the mean training gap, and a composition-only nearest-neighbour regressor of the gap and
 metallicity (no structure; k chosen on the evaluated set, which can only flatter it). A variant
 that also sees the number of atoms and elements of the cell is scored out-of-fold to show why
-the descriptors leave cell size out. Writes ``benchmarks/results_gap_trees/metrics.json``.
+the descriptors leave cell size out. ``rule_strata`` counts the train materials and JARVIS-50 in
+each stratum of the two composition rules, with their share of metals. Writes
+``benchmarks/results_gap_trees/metrics.json``.
 """
 
 from __future__ import annotations
@@ -125,6 +127,25 @@ def baselines(train_crystals: list, metal: np.ndarray, gap: np.ndarray, crystals
     pred = knn.predict(crystals)
     out["composition_knn"] = {**scores(pred[:, 0], np.where(pred[:, 0] >= 0.5, 0.0, pred[:, 1]),
                                        true_metal, true_gap), "k": k}
+    return out
+
+
+def rule_strata(crystals: list, metal: np.ndarray) -> dict:
+    """Materials per stratum of the two composition rules (every element a metal; the charge
+    rule) with the share of metals in each: where a training set and a check set differ in
+    what the rules' strata hold, trees learnt on one mislead on the other."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal, composition_says_metal
+
+    names = {(True, True): "all elements metals", (False, True): "charge rule: metal",
+             (False, False): "charge rule: gapped"}
+    keys = [(composition_says_metal(c.species), charge_rule_says_metal(c.species))
+            for c in crystals]
+    out = {}
+    for key, name in names.items():
+        inside = np.array([k == key for k in keys])
+        out[name] = {"n": int(inside.sum()),
+                     "share_metals": round(float(metal[inside].mean()), 3) if inside.any()
+                     else None}
     return out
 
 
@@ -247,6 +268,9 @@ def main() -> None:
             evaluations[name]["gaps"] = {c.id: [round(float(a), 3), float(b)]
                                          for c, a, b in zip(cs, g, true_gap, strict=True)}
     result.update(evaluations)
+    result["rule_strata"] = {
+        "train": rule_strata(crystals, metal),
+        "jarvis50": rule_strata([r.crystal for r in jarvis.records], jarvis_gap == 0)}
     if args.new_against is not None:
         result["new_records"] = result_new
 
