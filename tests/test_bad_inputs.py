@@ -139,10 +139,13 @@ def test_ctrl_c_exits_130_with_a_line_and_keeps_the_old_output(tiny_model_dir: P
     many.write_text("".join(json.dumps({**cell, "id": f"s{k}"}) + "\n" for k in range(40_000)))
     out = tmp_path / "out.jsonl"
     out.write_text("earlier\n")
+    # a suite started in the background (`cmd &` in a script) runs with SIGINT ignored, which
+    # the child would inherit: Python then installs no Ctrl-C handler at all
     proc = subprocess.Popen([sys.executable, "-m", "crystaldos.cli", "predict", "-m",
                              str(tiny_model_dir), str(many), "-o", str(out)],
                             stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""  # a rolling window: "struct" may straddle two reads
     while "struct" not in seen:  # the progress bar has started
         chunk = proc.stderr.read(64)

@@ -1,0 +1,57 @@
+"""Does spin polarization open a gap in the open-shell cells the DFT campaign found metallic?
+
+    OMP_NUM_THREADS=1 python benchmarks/edos_spin_check.py --data runs/dft_edos_778.jsonl \\
+        O2 KO2 LiO2 VO2 VO AgO TiVO4 KCaO3 CuHgO2
+
+The campaign polarizes spin only in cells holding Cr, Mn, Fe, Co or Ni
+(``crystaldos.reference.dft_edos.MAGNETIC_ELEMENTS``). A cell with an odd number of electrons
+computed without spin cannot be gapped, so superoxides, molecular O2 or V4+ and Cu2+ compounds
+come out metals there, while JARVIS, which polarizes every calculation, may find them gapped.
+For each formula given (its first record in ``--data`` that is a metal), this runs the
+campaign's settings once more spin-polarized, with a ferromagnetic start of 1 Bohr magneton on
+every atom, and prints one JSON line: the unpolarized gap, the polarized call, gap and moment,
+and the seconds. Results of the run of 2026-12-06 are in ``results_edos_spin/spin_check.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    from pymatgen.core import Composition
+
+    import crystaldos.reference.dft_edos as engine
+    from crystaldos.datasets.jsonl import load_jsonl
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="an assembled DFT eDOS set")
+    parser.add_argument("formulas", nargs="+", help="reduced formulas, e.g. KO2")
+    args = parser.parse_args()
+    wanted = list(args.formulas)
+    for record in load_jsonl(args.data).records:
+        formula = Composition("".join(record.crystal.species)).reduced_formula
+        if formula not in wanted or not record.meta["is_metal"]:
+            continue
+        wanted.remove(formula)
+        # every species starts magnetic, at 1 Bohr magneton (the module reads both per call)
+        engine.MAGNETIC_ELEMENTS = frozenset(record.crystal.species)
+        engine.INITIAL_MOMENT = 1.0
+        start = time.time()
+        try:
+            result = engine.gpaw_edos(record.crystal, engine.DFTSettings(spin="on"))
+            out = {"spin_metal": result.is_metal, "spin_gap": round(result.gap, 3),
+                   "moment": round(result.magnetic_moment, 2)}
+        except engine.DFTError as err:
+            out = {"error": str(err)[:200]}
+        print(json.dumps({"id": record.id, "formula": formula,
+                          "atoms": len(record.crystal.species),
+                          "unpolarized_gap": record.meta["band_gap"], **out,
+                          "seconds": round(time.time() - start)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
