@@ -158,3 +158,23 @@ def test_ctrl_c_exits_130_with_a_line_and_keeps_the_old_output(tiny_model_dir: P
     assert "interrupted: finished outputs are kept" in rest
     assert out.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_predict_names_the_first_notes_and_counts_the_rest(tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    from crystaldos.cli import NOTES_NAMED
+
+    cell = rocksalt().to_record()
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({**cell, "id": f"s{k}"}) + "\n"
+                            for k in range(NOTES_NAMED + 5)))
+    out = tmp_path / "out.jsonl"
+    result = cli("predict", "-m", str(tiny_model_dir), str(many), "-o", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    noted = [r for r in rows if r.get("note")]
+    assert len(noted) == NOTES_NAMED + 5  # the tiny model's spectra reach the top of its grid
+    lines = result.stderr.strip().splitlines()
+    assert len([line for line in lines if "many.jsonl:" in line]) == NOTES_NAMED
+    assert f"{NOTES_NAMED + 5} rows carry a note" in result.stderr
+    assert f"  {NOTES_NAMED + 5} x {noted[0]['note']}" in lines

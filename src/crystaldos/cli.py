@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,8 @@ Inputs = Annotated[list[str], typer.Argument(help="Structure files, directories 
                                                   "(CIF, POSCAR, extxyz, JSON, JSON lines).")]
 RunDirectory = Annotated[Path, typer.Argument(help="Run directory of `crystaldos screen`.")]
 Ascending = Annotated[bool, typer.Option("--ascending", help="Smallest first.")]
+#: rows whose note `crystaldos predict` prints on stderr one by one; the rest are counted
+NOTES_NAMED = 10
 
 
 def _err(message: str) -> None:
@@ -236,16 +239,25 @@ def predict(
         properties=properties, temperatures=temps, device=device, batch_size=batch_size,
         backend=backend, workers=workers)
     bar = tqdm(desc=f"predict ({bundle.name})", unit="struct", disable=quiet, file=sys.stderr)
+    notes: Counter[str] = Counter()
 
     def row_done(row: Any) -> None:
-        if row.values.get("note"):
-            bar.write(f"{row.key}: {row.values['note']}", file=sys.stderr)
+        note = row.values.get("note")
+        if note:  # every row keeps its note; stderr names the first few, then counts them
+            notes[note] += 1
+            if notes.total() <= NOTES_NAMED:
+                bar.write(f"{row.key}: {note}", file=sys.stderr)
         bar.update(1)
 
     with contextlib.closing(bar):
         done, failed = predict_to_file(
             pipeline, inputs, output, failures=failures, on_row=row_done,
             on_failure=lambda item: bar.write(f"skipped {item}", file=sys.stderr))
+    if notes.total() > NOTES_NAMED:
+        _err(f"{notes.total()} rows carry a note (the note column of {output}); the most "
+             "common:")
+        for note, count in notes.most_common(3):
+            _err(f"  {count} x {note}")
     typer.echo(f"predicted {done} structures with {bundle.name} -> {output}; "
                f"{failed} skipped")
     if failed:
