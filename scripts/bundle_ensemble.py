@@ -64,8 +64,8 @@ def main() -> None:
         shutil.copytree(args.members_of, copy)
         args.members += unpack_members(copy, Path(scratch.name) / "members")
         shutil.copy(copy / "splits.json", args.members[0] / "splits.json")
-    if len(args.members) < 2:
-        sys.exit("error: an ensemble needs at least 2 members")
+    if not args.members or len(args.members) + len(args.guest) < 2:
+        sys.exit("error: an ensemble needs at least 2 models, one of them a member")
     first = json.loads((args.members[0] / CARD_FILE).read_text())
     dataset_name = first["training"]["config"]["dataset"]
     seconds = sum(json.loads((m / CARD_FILE).read_text())["training"]["seconds"]

@@ -142,3 +142,39 @@ def test_a_guest_on_a_wider_grid_counts_its_window_repeat_times(tiny_model_dir, 
                                    narrow.kind).to_dict()})
     with pytest.raises(CrystalDosError, match="does not lie on the points"):
         assemble_ensemble(members[:2], tmp_path / "bad", name="bad", guests=[(off, 1)])
+
+
+def test_a_guest_with_a_line_graph_joins_a_member_without_one(tiny_model_dir, toy_dataset_file,
+                                                              tmp_path) -> None:
+    from torch_geometric.data import Batch
+
+    from crystaldos.graphs.crystal_graph import build_graph
+    from crystaldos.spectra.grid import Grid
+    from crystaldos.training.config import TrainConfig
+    from crystaldos.training.trainer import train
+
+    member_dir = train(TrainConfig(dataset=str(toy_dataset_file), output=str(tmp_path / "x2d"),
+                                   preset="xtal2dos-tiny", epochs=1, progress=False,
+                                   accelerator="cpu"))
+    member = load_model(member_dir)
+    tiny = load_model(tiny_model_dir)
+    assert not member.graph_settings.line_graph and tiny.graph_settings.line_graph
+    grid = member.grid
+    wide = Grid(grid.start - grid.step, grid.step, grid.count + 3, grid.unit, grid.kind)
+    args = {**tiny.card["init_args"], "n_out": wide.count}
+    guest_model = build_model(tiny.card["model_class"], args)
+    guest = save_model(tmp_path / "guest", guest_model,
+                       {**tiny.card, "init_args": args, "grid": wide.to_dict()})
+    mixed = load_model(assemble_ensemble([member_dir], tmp_path / "mix", name="mix",
+                                         guests=[(guest, 1)]))
+    assert mixed.graph_settings == tiny.graph_settings  # the one with the line graph
+    batch = Batch.from_data_list([build_graph(rocksalt(), mixed.graph_settings)])
+    alone = Batch.from_data_list([build_graph(rocksalt(), member.graph_settings)])
+    with torch.no_grad():
+        out = mixed.model(batch)
+        torch.testing.assert_close(out[:, 0], member.model(alone))  # the member reads the same
+        torch.testing.assert_close(out[:, 1], guest_model(batch)[:, 1:1 + grid.count])
+    (row,) = list(PredictionPipeline(mixed).run([rocksalt()]))
+    assert row.spread is not None
+    with pytest.raises(ValueError, match="at least 2 models"):
+        assemble_ensemble([member_dir], tmp_path / "alone", name="alone")

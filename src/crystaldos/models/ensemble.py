@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from crystaldos.errors import CrystalDosError
+from crystaldos.graphs.crystal_graph import GraphSettings
 
 
 class DeepEnsemble(nn.Module):
@@ -36,8 +37,9 @@ class DeepEnsemble(nn.Module):
         super().__init__()
         from crystaldos.models.saving import build_model
 
-        if n_members < 2:
-            raise ValueError(f"an ensemble needs at least 2 members, got {n_members}")
+        if n_members + len(guests) < 2 or n_members < 1:
+            raise ValueError(f"an ensemble needs at least 2 models, got {n_members} members "
+                             f"and {len(guests)} guests")
         if "DeepEnsemble" in (member_class, *(g["model_class"] for g in guests)):
             raise ValueError("ensemble members cannot be ensembles")
         self.members = nn.ModuleList(build_model(member_class, member_args)
@@ -78,11 +80,10 @@ def assemble_ensemble(member_dirs: Sequence[str | Path], output: str | Path, *, 
                 raise CrystalDosError(f"{d}: its {key} differs from {member_dirs[0]}'s; "
                                       "members must share model, graph, grid and normalization")
     guest_bundles = [(load_pretrained(str(g)), int(repeat)) for g, repeat in guests]
+    graph = bundles[0].graph_settings
     guest_specs = []
     for (source, _), (guest, repeat) in zip(guests, guest_bundles, strict=True):
-        if guest.graph_settings != bundles[0].graph_settings:
-            raise CrystalDosError(f"guest {source}: its graph settings differ from the "
-                                  "members'; it would read other inputs")
+        graph = shared_graph(graph, guest.graph_settings, str(source))
         if repeat < 1:
             raise CrystalDosError(f"guest {source}: it must count at least once, not {repeat}")
         guest_specs.append({"model_class": guest.card["model_class"],
@@ -104,7 +105,7 @@ def assemble_ensemble(member_dirs: Sequence[str | Path], output: str | Path, *, 
                               for (source, _), (b, repeat) in zip(guests, guest_bundles,
                                                                   strict=True)]
     card = make_card("DeepEnsemble", init_args,
-                     bundles[0].graph_settings, bundles[0].grid, first["normalization"],
+                     graph, bundles[0].grid, first["normalization"],
                      name=name, aliases=list(aliases),
                      target=first.get("target", {}), domain=first.get("domain"),
                      members=[{"directory": str(d), "training": b.card.get("training", {}),
@@ -112,6 +113,25 @@ def assemble_ensemble(member_dirs: Sequence[str | Path], output: str | Path, *, 
                               for d, b in zip(member_dirs, bundles, strict=True)],
                      **sections)
     return save_model(output, ensemble, card)
+
+
+#: graph settings that only add the line graph: a model that reads no line graph gives the
+#: same output on a graph that has one (its atoms, edges and vectors are the same)
+LINE_GRAPH_FIELDS = ("line_graph", "three_body_neighbors")
+
+
+def shared_graph(ours: GraphSettings, theirs: GraphSettings, source: str) -> GraphSettings:
+    """The graph settings an ensemble needs for models built on ``ours`` and ``theirs``: the
+    same, or the same but for the line graph (then the one with it); otherwise an error naming
+    ``source``."""
+    if ours == theirs:
+        return ours
+    base = {k: v for k, v in ours.to_dict().items() if k not in LINE_GRAPH_FIELDS}
+    other = {k: v for k, v in theirs.to_dict().items() if k not in LINE_GRAPH_FIELDS}
+    if base != other:
+        raise CrystalDosError(f"guest {source}: its graph settings differ from the members' "
+                              "beyond the line graph; it would read other inputs")
+    return theirs if theirs.line_graph else ours
 
 
 def unpack_members(ensemble_dir: str | Path, output: str | Path) -> list[Path]:
