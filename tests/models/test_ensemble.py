@@ -178,3 +178,10 @@ def test_a_guest_with_a_line_graph_joins_a_member_without_one(tiny_model_dir, to
     assert row.spread is not None
     with pytest.raises(ValueError, match="at least 2 models"):
         assemble_ensemble([member_dir], tmp_path / "alone", name="alone")
+    from crystaldos.graphs.crystal_graph import GraphSettings
+    from crystaldos.models.ensemble import shared_graph
+
+    other = GraphSettings.from_dict({**tiny.graph_settings.to_dict(), "three_body_neighbors": 3})
+    with pytest.raises(CrystalDosError, match="would read other inputs"):  # two line graphs
+        shared_graph(tiny.graph_settings, other, "x")
+    assert shared_graph(member.graph_settings, tiny.graph_settings, "x") == tiny.graph_settings

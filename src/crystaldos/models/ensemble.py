@@ -63,11 +63,12 @@ def assemble_ensemble(member_dirs: Sequence[str | Path], output: str | Path, *, 
                       aliases: Sequence[str] = (),
                       guests: Sequence[tuple[str | Path, int]] = (), **sections: Any) -> Path:
     """Write the model directory of an ensemble of the trained ``member_dirs`` (same class,
-    size, graph settings, grid and normalization). Its card keeps the first member's graph,
-    grid, normalization and domain, and each member's training record; ``sections`` are added
+    size, graph settings, grid and normalization). Its card keeps the first member's grid,
+    normalization and domain, and each member's training record; ``sections`` are added
     (validation, uncertainty calibration...). ``guests``: (model directory or bundled name,
-    times it counts) of models with the same graph settings on a grid of which the members'
-    grid is a window."""
+    times it counts) of models on a grid of which the members' grid is a window, with the
+    members' graph settings or those plus a line graph the members do not read
+    (:func:`shared_graph`; the card then takes the settings with the line graph)."""
     from crystaldos.models.saving import load_model, make_card, save_model
     from crystaldos.pretrained import load_pretrained
     from crystaldos.training.joint import window_offset
@@ -122,15 +123,15 @@ LINE_GRAPH_FIELDS = ("line_graph", "three_body_neighbors")
 
 def shared_graph(ours: GraphSettings, theirs: GraphSettings, source: str) -> GraphSettings:
     """The graph settings an ensemble needs for models built on ``ours`` and ``theirs``: the
-    same, or the same but for the line graph (then the one with it); otherwise an error naming
-    ``source``."""
+    same, or the same but for a line graph that only one of them builds (then the settings
+    with it); otherwise an error naming ``source``."""
     if ours == theirs:
         return ours
     base = {k: v for k, v in ours.to_dict().items() if k not in LINE_GRAPH_FIELDS}
     other = {k: v for k, v in theirs.to_dict().items() if k not in LINE_GRAPH_FIELDS}
-    if base != other:
-        raise CrystalDosError(f"guest {source}: its graph settings differ from the members' "
-                              "beyond the line graph; it would read other inputs")
+    if base != other or (ours.line_graph and theirs.line_graph):  # both read a line graph
+        raise CrystalDosError(f"guest {source}: its graph settings differ from the members'; "
+                              "it would read other inputs")
     return theirs if theirs.line_graph else ours
 
 
