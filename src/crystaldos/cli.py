@@ -140,8 +140,10 @@ def train(
     num_threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume from a Lightning checkpoint.")]
     = None,
-    init_from: Annotated[str | None, typer.Option(help="Start the encoder from this model's "
-                                                  "weights (name or directory).")] = None,
+    init_from: Annotated[str | None, typer.Option(help="Start from this model's weights "
+                                                  "(name or directory): the encoder, and the "
+                                                  "output head when it predicts on the same "
+                                                  "grid.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a spectral model; writes weights, model card, logs and checkpoints to OUTPUT."""

@@ -65,9 +65,9 @@ class TrainConfig:
     #: weight of the direct band-gap and metallicity heads (crystaldos.models.electronic_heads;
     #: electronic sets whose records' meta hold band_gap and is_metal); 0: no heads
     electronic_heads: float = 0.0
-    #: start the encoder from another model's weights (a bundled name or a model directory with
-    #: the same graph settings): transfer learning for small data sets; the output heads start
-    #: fresh
+    #: start from another model's weights (a bundled name or a model directory with the same
+    #: graph settings): the encoder always; the output heads too when that model predicts on
+    #: this run's grid (training goes on), else they start fresh (transfer to another task)
     init_from: str | None = None
     lr: float | None = None
     weight_decay: float | None = None
