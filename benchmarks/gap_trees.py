@@ -1,7 +1,7 @@
 """Metallicity and band gaps from composition and cell descriptors (the bundled ``gap-trees``).
 
     python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl
-    OMP_NUM_THREADS=1 python benchmarks/gap_trees.py --data runs/dft_edos.jsonl \\
+    OMP_NUM_THREADS=1 python benchmarks/gap_trees.py --data runs/dft_edos.jsonl [--uip chgnet] \\
         [--bundle src/crystaldos/pretrained/gap-trees] [--new-against runs/dft_edos_706.jsonl]
 
 Boosted trees (:class:`crystaldos.prediction.band_gap.GapTrees`) on
@@ -23,7 +23,10 @@ each beside the rule "every element is a metal => metal", the charge rule, the m
 with the mean training gap, and a composition-only nearest-neighbour regressor of the gap and
 metallicity (no structure; k chosen on the evaluated set, which can only flatter it). A variant
 that also sees the number of atoms and elements of the cell is scored out-of-fold to show why
-the descriptors leave cell size out. ``rule_strata`` counts the train materials and JARVIS-50 in
+the descriptors leave cell size out. With ``--uip chgnet`` every setting is also scored on the
+descriptors plus CHGNet's summary of each crystal
+(:func:`crystaldos.structures.descriptors.uip_descriptors`), and the choice runs over both.
+``rule_strata`` counts the train materials and JARVIS-50 in
 each stratum of the two composition rules, with their share of metals. Writes
 ``benchmarks/results_gap_trees/metrics.json``.
 """
@@ -203,6 +206,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--bundle", type=Path, default=None,
                         help="also write the chosen trees (with their card) to this folder")
+    parser.add_argument("--uip", choices=["chgnet", "sevennet"], default=None,
+                        help="also score every setting with this potential's summary of each "
+                        "crystal appended to the descriptors, and choose among both")
     parser.add_argument("--new-against", type=Path, default=None,
                         help="an earlier assembled set: score the bundled trees (read before "
                         "--bundle replaces them) on the records it lacks, beside the rules")
@@ -228,17 +234,26 @@ def main() -> None:
     # choose the settings out-of-fold; also show what cell size would do
     choice: dict = {}
     size = np.array([[len(c.numbers), len(set(c.species))] for c in crystals], dtype=float)
-    variants = {**{name: (x, s) for name, s in SETTINGS.items()},
+    candidates = {name: (x, s, None) for name, s in SETTINGS.items()}
+    if args.uip is not None:
+        start = time.perf_counter()
+        x_uip = descriptor_matrix(crystals, args.uip)
+        result["uip_seconds_per_structure"] = round((time.perf_counter() - start)
+                                                    / len(crystals), 4)
+        candidates.update({f"{name} + {args.uip}": (x_uip, s, args.uip)
+                           for name, s in SETTINGS.items()})
+    variants = {**{name: (f, s) for name, (f, s, _) in candidates.items()},
                 "default + cell size": (np.hstack([x, size]), {})}
     for name, (features, settings) in variants.items():
         choice[name] = out_of_fold_scores(features, metal, gap, settings, sets)
-    chosen = max(SETTINGS, key=lambda n: (choice[n]["all"]["metal_accuracy"],
-                                          -choice[n]["all"]["gap_mae_eV"]))
+    chosen = max(candidates, key=lambda n: (choice[n]["all"]["metal_accuracy"],
+                                            -choice[n]["all"]["gap_mae_eV"]))
     result["out_of_fold"] = choice
     result["chosen_settings"] = chosen
+    features, settings, uip = candidates[chosen]
 
     start = time.perf_counter()
-    trees = GapTrees.fit(x, metal, gap, SETTINGS[chosen])
+    trees = GapTrees.fit(features, metal, gap, settings, card={"uip": uip} if uip else None)
     result["fit_seconds"] = round(time.perf_counter() - start, 2)
 
     evaluations = {}
@@ -283,11 +298,14 @@ def main() -> None:
                              for k in ("dft_val", "dft_test", "jarvis50"))
         from crystaldos.models.domain import training_domain
 
-        card = {"name": "gap-trees", "kind": "metallicity and band gap (eV) from composition "
-                "and cell descriptors", "training_data": result["data"],
+        kind = "metallicity and band gap (eV) from composition and cell descriptors"
+        card = {"name": args.bundle.name,
+                "kind": kind + (f" and {uip}'s summary of the crystal" if uip else ""),
+                "training_data": result["data"],
                 "domain": training_domain(crystals),
                 "command": "OMP_NUM_THREADS=1 python benchmarks/gap_trees.py --data "
-                           f"{args.data} --bundle {args.bundle}",
+                           f"{args.data}" + (f" --uip {args.uip}" if args.uip else "")
+                           + f" --bundle {args.bundle}",
                 "out_of_fold": choice[chosen]["all"],
                 "validation": {k: evaluations[k]["gap_trees"] for k in evaluations},
                 "reference": "GPAW PBE (LCAO) gaps from eigenvalues on the k-mesh",
@@ -301,8 +319,10 @@ def main() -> None:
                 "caveat": (f"learnt from {len(fit_records)} PBE spectra of cells up to "
                            f"{max(len(c.numbers) for c in crystals)} atoms, almost none with "
                            "an f-block element, none with a noble gas, few large "
-                           "intermetallics: on the 50 larger JARVIS cells the charge rule calls "
-                           "metals better")}
+                           "intermetallics, spin-polarized only with Cr, Mn, Fe, Co or Ni"
+                           + (": on the 50 larger JARVIS cells the charge rule calls metals "
+                              "better" if evaluations["jarvis50"]["charge_rule"]["metal_accuracy"]
+                              > jarvis["metal_accuracy"] else ""))}
         GapTrees(trees.metal, trees.gap, trees.threshold, {**trees.card, **card}).save(
             args.bundle)
         print(f"wrote {args.bundle}")

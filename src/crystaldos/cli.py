@@ -491,14 +491,18 @@ def stability(inputs: Inputs, output: OutputTable = None) -> None:
 
 
 @app.command()
-def gap(inputs: Inputs, output: OutputTable = None) -> None:
-    """Metal or gapped, and the PBE band gap (eV), of each crystal from its composition and
-    cell alone (the bundled gap-trees; no graph, milliseconds per structure). The same trees
+def gap(inputs: Inputs, output: OutputTable = None,
+        trees_name: Annotated[str, typer.Option(
+            "--trees", help="Bundled tree set or folder: gap-trees (composition, cell and "
+            "CHGNet's summary of the crystal; needs the reference extra) or gap-trees-fast "
+            "(composition and cell alone).")] = "gap-trees") -> None:
+    """Metal or gapped, and the PBE band gap (eV), of each crystal from boosted trees (no
+    graph): `crystaldos models` lists the tree sets with their accuracy. The default trees
     give pbe-edos's metal_probability and band_gap_direct_eV. Exit status 1 if any is
     skipped."""
     from crystaldos.prediction.band_gap import ROW_COLUMNS, GapTrees
 
-    trees = GapTrees.load()
+    trees = GapTrees.load(trees_name)
     done, skipped = _rows_per_structure(
         inputs, output, ROW_COLUMNS, trees.row,
         lambda r: (f"{r['id']:>24s}  {r['formula']:>14s}  P(metal) "
@@ -599,10 +603,12 @@ def models() -> None:
             typer.echo(f"  caveat: {classifier.card['caveat']}")
     from crystaldos.prediction import band_gap
 
-    if (band_gap.GAP_TREES_DIR / band_gap.CARD_NAME).exists():
-        trees = band_gap.GapTrees.load()
-        typer.echo("gap-trees  (boosted trees on composition and cell descriptors; `crystaldos "
-                   "gap`, and the metal/gap columns of the models whose card names them)")
+    for name in band_gap.bundled_gap_trees():
+        trees = band_gap.GapTrees.load(name)
+        reads = (f"composition, cell and {trees.uip}'s summary of the crystal; needs the "
+                 "reference extra" if trees.uip else "composition and cell descriptors")
+        typer.echo(f"{name}  (boosted trees on {reads}; `crystaldos gap --trees {name}`, and "
+                   "the metal/gap columns of the models whose card names them)")
         typer.echo(f"  {trees.card.get('validation_note', '')}")
         if trees.card.get("caveat"):
             typer.echo(f"  caveat: {trees.card['caveat']}")

@@ -90,3 +90,32 @@ def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path) -> None:
     cu, nacl = (line.split(",") for line in lines[1:])
     assert cu[3] == "True" and float(cu[4]) == 0.0
     assert nacl[3] == "False" and float(nacl[4]) > 3.0  # PBE about 5 eV
+
+
+def test_trees_that_read_a_potential_compute_its_summary_when_predicting(tmp_path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("chgnet")
+    crystals = metals_and_salts(12)
+    metal = np.array([composition_says_metal(c.species) for c in crystals])
+    x = descriptor_matrix(crystals, uip="chgnet")
+    trees = GapTrees.fit(x, metal, np.where(metal, 0.0, 1.0), {"max_iter": 10},
+                         card={"uip": "chgnet"})
+    trees.save(tmp_path / "trees")
+    loaded = GapTrees.load(tmp_path / "trees")
+    assert loaded.uip == "chgnet"
+    np.testing.assert_allclose(loaded.predict(crystals)[0], trees.metal.probability(x))
+    plain = GapTrees(trees.metal, trees.gap, trees.threshold, {})
+    assert plain.digest() != loaded.digest()  # rows made with other inputs say so
+    with pytest.raises(CrystalDosError, match="features per sample"):
+        plain.predict(crystals)  # the trees refuse descriptors without the potential's
+
+
+def test_bundled_tree_sets_are_found_by_name(tmp_path) -> None:
+    from crystaldos.prediction.band_gap import bundled_gap_trees, resolve_gap_trees
+
+    assert resolve_gap_trees(None) == GAP_TREES_DIR
+    for name in bundled_gap_trees():
+        assert resolve_gap_trees(name) == GAP_TREES_DIR.parent / name
+    assert resolve_gap_trees(tmp_path / "mine") == tmp_path / "mine"
+    with pytest.raises(CrystalDosError, match="no-such-trees"):
+        GapTrees.load("no-such-trees")

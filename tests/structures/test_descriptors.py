@@ -37,3 +37,20 @@ def test_odd_electron_count_and_imbalance_flag_metals() -> None:
     ba4nage = from_arrays(8.0 * np.eye(3), ["Ba"] * 4 + ["Na", "Ge"],
                           frac_coords=np.random.default_rng(0).random((6, 3)))
     assert value(ba4nage, "charge_imbalance_common") == pytest.approx(5 / 6)
+
+
+def test_potential_descriptors_are_named_and_leave_cell_size_out() -> None:
+    pytest.importorskip("chgnet")
+    from crystaldos.structures.descriptors import descriptor_matrix
+
+    nacl = rocksalt()  # 8 atoms
+    primitive = from_arrays(0.5 * 5.64 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]),
+                            ["Na", "Cl"], frac_coords=[[0, 0, 0], [0.5, 0.5, 0.5]])
+    x = descriptor_matrix([nacl, primitive], uip="chgnet")
+    names = descriptor_names("chgnet")
+    assert x.shape == (2, len(names)) and np.isfinite(x).all()
+    assert names[:len(descriptor_names())] == descriptor_names()
+    assert "chgnet_n_atoms" not in names and "chgnet_mean_abs_magmom_muB" in names
+    np.testing.assert_allclose(x[0], x[1], atol=2e-3)  # the same crystal, two cells
+    with pytest.raises(ValueError, match="unknown potential"):
+        descriptor_names("mace")

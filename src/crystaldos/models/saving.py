@@ -98,10 +98,9 @@ class ModelBundle:
         name = self.card.get("gap_trees")
         if not name:
             return None
-        from crystaldos.prediction.band_gap import GAP_TREES_DIR, GapTrees
+        from crystaldos.prediction.band_gap import GapTrees
 
-        folder = Path(name)
-        return GapTrees.load(folder if folder.is_absolute() else GAP_TREES_DIR.parent / folder)
+        return GapTrees.load(name)
 
 
 def make_card(model_class: str, init_args: dict[str, Any], graph: GraphSettings, grid: Grid,

@@ -1,11 +1,14 @@
 """Metallicity and band gap from composition and cell descriptors: the bundled ``gap-trees``.
 
-Two sets of boosted trees on :func:`crystaldos.structures.descriptors.crystal_descriptors`,
+Two sets of boosted trees on :func:`crystaldos.structures.descriptors.descriptor_matrix`,
 fitted on the GPAW PBE eDOS set (``scripts/make_dft_edos.py --assemble``): a classifier of
 metal against gapped, and a regressor of the gap (eV, fitted on gapped materials only). A
-crystal whose metal probability reaches the threshold gets gap 0. They need no graph, no
-potential and no scikit-learn at prediction time; the electronic DOS models whose card names
-``gap_trees`` take their ``metal_probability`` and ``band_gap_direct_eV`` columns from them.
+crystal whose metal probability reaches the threshold gets gap 0. Trees whose card names a
+universal potential (``"uip": "chgnet"``) also read that potential's summary of the crystal
+(one potential call per crystal; needs the reference extra), the others need no graph and no
+potential; none needs scikit-learn at prediction time. The electronic DOS models whose card
+names ``gap_trees`` take their ``metal_probability`` and ``band_gap_direct_eV`` columns from
+them.
 The card (``trees.json``) records the command, the training data, the validation figures and
 the training ``domain`` (:func:`crystaldos.models.domain.training_domain`), from which each row
 of :meth:`GapTrees.row` gets an out-of-domain score and a note.
@@ -37,10 +40,26 @@ ROW_COLUMNS = {"id": "str", "formula": "str", "metal_probability": "float", "met
 DEFAULT_SETTINGS: dict[str, Any] = {"random_state": 0}
 
 
+def bundled_gap_trees() -> list[str]:
+    """Names of the tree sets bundled with the package (folders with a ``trees.json``)."""
+    return sorted(p.parent.name for p in GAP_TREES_DIR.parent.glob(f"*/{CARD_NAME}"))
+
+
+def resolve_gap_trees(directory: str | Path | None) -> Path:
+    """The folder of tree set ``directory``: None is the bundled ``gap-trees``; a bundled
+    name is its folder in the package; anything else is taken as a path."""
+    if directory is None:
+        return GAP_TREES_DIR
+    if str(directory) in bundled_gap_trees() and not Path(directory).is_absolute():
+        return GAP_TREES_DIR.parent / str(directory)
+    return Path(directory)
+
+
 @dataclass(frozen=True)
 class GapTrees:
     """``metal``: classifier trees (log-odds of metal); ``gap``: regressor trees (eV);
-    ``threshold``: metal probability at or above which a crystal is a metal (gap 0)."""
+    ``threshold``: metal probability at or above which a crystal is a metal (gap 0); the
+    card's ``uip``: the potential whose summary the descriptors include, or absent."""
 
     metal: BoostedTrees
     gap: BoostedTrees
@@ -52,8 +71,9 @@ class GapTrees:
             settings: dict[str, Any] | None = None, card: dict[str, Any] | None = None
             ) -> GapTrees:
         """Fit both sets of trees (needs scikit-learn) on descriptors (n, d)
-        (:func:`crystaldos.structures.descriptors.descriptor_matrix`), labels (n,) and gaps
-        (n,) in eV (read for the gapped ones only)."""
+        (:func:`crystaldos.structures.descriptors.descriptor_matrix`, with the potential the
+        ``card`` names under ``uip``, if any), labels (n,) and gaps (n,) in eV (read for the
+        gapped ones only)."""
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
         metal = np.asarray(is_metal, dtype=bool)
@@ -68,7 +88,9 @@ class GapTrees:
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> GapTrees:
-        folder = Path(directory) if directory is not None else GAP_TREES_DIR
+        """The trees in ``directory``: a folder, or the name of a bundled set
+        (:func:`bundled_gap_trees`); the default ``gap-trees`` when None."""
+        folder = resolve_gap_trees(directory)
         try:
             card = json.loads((folder / CARD_NAME).read_text())
         except (OSError, json.JSONDecodeError) as err:
@@ -92,20 +114,29 @@ class GapTrees:
         with them depend on."""
         import hashlib
 
-        h = hashlib.sha256(repr(self.threshold).encode())
+        h = hashlib.sha256(repr((self.threshold, self.uip)).encode())
         for trees in (self.metal, self.gap):
             for name, value in sorted(trees.__dict__.items()):
                 h.update(name.encode())
                 h.update(np.ascontiguousarray(value).tobytes())
         return h.hexdigest()
 
-    def predict(self, crystals: list[Crystal]) -> tuple[np.ndarray, np.ndarray]:
-        """(metal probability (n,), band gap (n,) in eV, 0 for a predicted metal)."""
+    @property
+    def uip(self) -> str | None:
+        """The universal potential whose crystal summary the trees read, or None."""
+        return self.card.get("uip")
+
+    def descriptors(self, crystals: list[Crystal]) -> np.ndarray:
+        """(n, d) what the trees read of each crystal."""
         from crystaldos.structures.descriptors import descriptor_matrix
 
+        return descriptor_matrix(crystals, self.uip)
+
+    def predict(self, crystals: list[Crystal]) -> tuple[np.ndarray, np.ndarray]:
+        """(metal probability (n,), band gap (n,) in eV, 0 for a predicted metal)."""
         if not crystals:
             return np.zeros(0), np.zeros(0)
-        return self.predict_descriptors(descriptor_matrix(crystals))
+        return self.predict_descriptors(self.descriptors(crystals))
 
     def predict_descriptors(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict` from descriptors (n, d) already computed."""

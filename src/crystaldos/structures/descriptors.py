@@ -11,6 +11,11 @@ Every entry is the same for any cell of the crystal (primitive, conventional or 
 the electron parity is counted per primitive cell (spglib), and the number of atoms in the
 given cell is left out (``benchmarks/gap_trees.py`` scores a variant with it: no better beyond
 noise).
+
+``uip="chgnet"`` (or ``"sevennet"``) appends what a pretrained universal potential says about
+the cell at its given geometry (:func:`uip_descriptors`: its atom features pooled, energy per
+atom, residual forces and stress, magnetic moments where it predicts them); this needs the
+potential's package (the reference extra) and one potential call per crystal.
 """
 
 from __future__ import annotations
@@ -32,15 +37,43 @@ BLOCK_NAMES = ("s", "p", "d", "f")
 
 
 @cache
-def descriptor_names() -> tuple[str, ...]:
-    """The name of every entry of :func:`crystal_descriptors`, in order."""
+def descriptor_names(uip: str | None = None) -> tuple[str, ...]:
+    """The name of every entry of :func:`crystal_descriptors`, in order, then those of
+    :func:`uip_descriptors` of potential ``uip`` when one is named."""
     from crystaldos.evaluation.baselines import OXIDATION_TABLES
 
     pooled = [f"{prop}_{pool}" for prop in POOLED_PROPERTIES for pool in POOLS]
-    return (*pooled, *(f"share_{b}_block" for b in BLOCK_NAMES), "share_metal_atoms",
-            *(f"charge_imbalance_{t}" for t in OXIDATION_TABLES),
-            "odd_electrons_primitive_cell", "odd_electrons_formula", "volume_per_atom_A3",
-            "packing_fraction")
+    names = (*pooled, *(f"share_{b}_block" for b in BLOCK_NAMES), "share_metal_atoms",
+             *(f"charge_imbalance_{t}" for t in OXIDATION_TABLES),
+             "odd_electrons_primitive_cell", "odd_electrons_formula", "volume_per_atom_A3",
+             "packing_fraction")
+    if uip is None:
+        return names
+    from crystaldos.graphs.uip import UIP_WIDTHS, summary_globals
+
+    if uip not in UIP_WIDTHS:
+        raise ValueError(f"unknown potential {uip!r}; choose from {sorted(UIP_WIDTHS)}")
+    features = [f"{uip}_{pool}_{i}" for pool in ("mean", "max", "min", "std")  # summary order
+                for i in range(UIP_WIDTHS[uip])]
+    return (*names, *features,
+            *(f"{uip}_{g}" for g in summary_globals(uip) if g not in CELL_SIZE_GLOBALS))
+
+
+#: entries of a potential's crystal summary that depend on the size of the given cell
+CELL_SIZE_GLOBALS = ("n_atoms",)
+
+
+def uip_descriptors(crystal: Crystal, uip: str) -> np.ndarray:
+    """:func:`crystaldos.graphs.uip.uip_crystal_summary` of ``crystal`` by potential ``uip``
+    without the entries that count the atoms of the given cell (the rest is the same for any
+    cell of the crystal up to the potential's numerics)."""
+    from crystaldos.graphs.uip import summary_globals, uip_crystal_summary
+
+    summary = uip_crystal_summary(crystal, uip)
+    globals_ = summary_globals(uip)
+    start = len(summary) - len(globals_)
+    drop = [start + k for k, g in enumerate(globals_) if g in CELL_SIZE_GLOBALS]
+    return np.delete(summary, drop)
 
 
 @cache
@@ -97,6 +130,10 @@ def primitive_atoms(crystal: Crystal, symprec: float = 1e-3) -> int:
     return len(crystal.numbers) if found is None else len(found[2])
 
 
-def descriptor_matrix(crystals: list[Crystal]) -> np.ndarray:
-    """(n, d) :func:`crystal_descriptors` of each crystal."""
-    return np.stack([crystal_descriptors(c) for c in crystals])
+def descriptor_matrix(crystals: list[Crystal], uip: str | None = None) -> np.ndarray:
+    """(n, len(descriptor_names(uip))) :func:`crystal_descriptors` of each crystal, followed by
+    its :func:`uip_descriptors` when a potential ``uip`` is named."""
+    x = np.stack([crystal_descriptors(c) for c in crystals])
+    if uip is None:
+        return x
+    return np.hstack([x, np.stack([uip_descriptors(c, uip) for c in crystals])])
