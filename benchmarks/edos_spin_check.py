@@ -37,12 +37,12 @@ def main() -> None:
         if formula not in wanted or not record.meta["is_metal"]:
             continue
         wanted.remove(formula)
-        # every species starts magnetic, at 1 Bohr magneton (the module reads both per call)
-        engine.MAGNETIC_ELEMENTS = frozenset(record.crystal.species)
-        engine.INITIAL_MOMENT = 1.0
+        # every species starts magnetic, at 1 Bohr magneton
+        settings = engine.DFTSettings(spin="on", initial_moment=1.0,
+                                      magnetic_elements=tuple(sorted(set(record.crystal.species))))
         start = time.time()
         try:
-            result = engine.gpaw_edos(record.crystal, engine.DFTSettings(spin="on"))
+            result = engine.gpaw_edos(record.crystal, settings)
             out = {"spin_metal": result.is_metal, "spin_gap": round(result.gap, 3),
                    "moment": round(result.magnetic_moment, 2)}
         except engine.DFTError as err:

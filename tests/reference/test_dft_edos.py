@@ -50,6 +50,12 @@ def test_spin_is_used_for_magnetic_elements_only() -> None:
     assert not spin_polarized(from_ase(bulk("Fe", "bcc", a=2.87), id="fe"), "off")
     with pytest.raises(ValueError, match="spin must be"):
         spin_polarized(rocksalt(), "maybe")
+    from crystaldos.reference.dft_edos import MAGNETIC_ELEMENTS, DFTSettings
+
+    settings = DFTSettings(magnetic_elements=("Na",), initial_moment=1.0)
+    assert spin_polarized(rocksalt(), settings.spin, settings.magnetic_elements)
+    assert set(DFTSettings().magnetic_elements) == MAGNETIC_ELEMENTS  # the campaign's default
+    assert DFTSettings(**settings.to_dict()) == settings  # records can rebuild their settings
 
 
 @pytest.mark.slow

@@ -59,6 +59,11 @@ class DFTSettings:
     #: of 2.0/Å and none on the 9x9x9 mesh of 4.0/Å.
     nscf_kpoint_density: float | None = None
     spin: str = "auto"  # auto | on | off
+    #: with spin "auto", a cell holding one of these is computed spin-polarized; with spin
+    #: polarized, atoms of these elements start at ``initial_moment`` (ferromagnetic), others 0
+    magnetic_elements: tuple[str, ...] = tuple(sorted(MAGNETIC_ELEMENTS))
+    #: initial magnetic moment per magnetic atom, Bohr magnetons
+    initial_moment: float = INITIAL_MOMENT
     #: spglib tolerance (Å) to which the cell is idealized before the calculation; None keeps
     #: the cell as given. Relaxed cells are symmetric only to ~1e-5 Å, which GPAW's exact symmetry
     #: search misses: a JARVIS rocksalt TiN kept 4 of 48 operations, 100 instead of 20 k-points
@@ -137,12 +142,16 @@ def band_edges(eigenvalues: np.ndarray, filled_bands: list[float],
     return BandEdges(vbm, cbm, float(gap), False)
 
 
-def spin_polarized(crystal: Crystal, spin: str = "auto") -> bool:
+def spin_polarized(crystal: Crystal, spin: str = "auto",
+                   magnetic_elements: frozenset[str] | tuple[str, ...] = MAGNETIC_ELEMENTS
+                   ) -> bool:
+    """Whether ``crystal`` is computed spin-polarized: ``spin`` "on" or "off", or "auto": when
+    it holds one of ``magnetic_elements``."""
     if spin not in ("auto", "on", "off"):
         raise ValueError(f"spin must be auto, on or off, not {spin!r}")
     if spin != "auto":
         return spin == "on"
-    return any(s in MAGNETIC_ELEMENTS for s in crystal.species)
+    return any(s in magnetic_elements for s in crystal.species)
 
 
 def idealized(crystal: Crystal, symprec: float | None) -> Crystal:
@@ -216,9 +225,10 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     where = crystal.source or crystal.id
     crystal = idealized(crystal, settings.symprec)
     atoms = crystal.to_ase()
-    spin = spin_polarized(crystal, settings.spin)
+    spin = spin_polarized(crystal, settings.spin, settings.magnetic_elements)
     if spin:
-        atoms.set_initial_magnetic_moments([INITIAL_MOMENT if s in MAGNETIC_ELEMENTS else 0.0
+        atoms.set_initial_magnetic_moments([settings.initial_moment
+                                            if s in settings.magnetic_elements else 0.0
                                             for s in crystal.species])
     size, _ = kpts2sizeandoffsets(density=settings.kpoint_density, gamma=True, atoms=atoms)
     start = time.perf_counter()
