@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -73,25 +74,30 @@ class _ChgnetForces:
         return np.asarray(result["f"], dtype=np.float64)
 
 
-def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
-                      min_length: float = 8.0, max_atoms: int = 200, memory_gb: float = 4.0,
-                      mesh: int = 16, displacement: float = 0.01) -> np.ndarray:
-    """(count,) phonon DOS of ``crystal`` on ``grid`` (states per grid unit per cell, 3N modes
-    in total): phonopy displacements, forces from ``calculator`` (an ASE calculator; default:
-    pretrained CHGNet, forces only), mode frequencies on a ``mesh``^3 q-mesh smeared by half a
-    grid step. The supercell has at most ``max_atoms`` atoms, and with CHGNet at most as many
-    as fit in ``memory_gb`` (dense crystals get smaller supercells)."""
+@cache
+def _chgnet_forces() -> _ChgnetForces:
+    return _ChgnetForces()
+
+
+def phonon_mesh(crystal: Crystal, *, calculator: Any = None, min_length: float = 8.0,
+                max_atoms: int = 200, memory_gb: float = 4.0, mesh: int = 16,
+                displacement: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies (nq, 3N) THz, negative = imaginary; q-point weights (nq,)) of ``crystal``
+    on a Gamma-centred ``mesh``^3 q-mesh: phonopy displacements of ``displacement`` Å, forces
+    from ``calculator`` (an ASE calculator; default: pretrained CHGNet, forces only). The
+    supercell has at most ``max_atoms`` atoms, and with CHGNet at most as many as fit in
+    ``memory_gb`` (dense crystals get smaller supercells)."""
     import ase
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
     chgnet = None
     if calculator is None:
-        chgnet = _ChgnetForces()
+        chgnet = _chgnet_forces()
         max_atoms = min(max_atoms, chgnet_atom_budget(crystal, memory_gb))
     unit = PhonopyAtoms(symbols=list(crystal.species), cell=crystal.lattice,
                         scaled_positions=crystal.frac_coords)
-    # identity primitive matrix: the DOS is per input cell (3N modes), as the predictions are
+    # identity primitive matrix: the modes are those of the input cell (3N per q-point)
     phonon = Phonopy(unit, supercell_matrix=supercell_matrix(crystal, min_length, max_atoms),
                      primitive_matrix=np.eye(3))
     phonon.generate_displacements(distance=displacement)
@@ -108,8 +114,18 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
     phonon.produce_force_constants()
     phonon.run_mesh([mesh] * 3, is_gamma_center=True)
     mesh_dict = phonon.get_mesh_dict()
-    thz = np.asarray(mesh_dict["frequencies"])  # (nq, 3N) THz, negative = imaginary
-    weights = np.asarray(mesh_dict["weights"], dtype=np.float64)
+    return (np.asarray(mesh_dict["frequencies"]),
+            np.asarray(mesh_dict["weights"], dtype=np.float64))
+
+
+def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
+                      min_length: float = 8.0, max_atoms: int = 200, memory_gb: float = 4.0,
+                      mesh: int = 16, displacement: float = 0.01) -> np.ndarray:
+    """(count,) phonon DOS of ``crystal`` on ``grid`` (states per grid unit per cell, 3N modes
+    in total) from :func:`phonon_mesh`, each mode smeared by half a grid step."""
+    thz, weights = phonon_mesh(crystal, calculator=calculator, min_length=min_length,
+                               max_atoms=max_atoms, memory_gb=memory_gb, mesh=mesh,
+                               displacement=displacement)
     per_unit = grid.converted("THz").step / grid.step  # THz per grid unit, inverted below
     levels = thz / per_unit  # in the grid's unit
     mode_weights = np.repeat(weights / weights.sum(), thz.shape[1])

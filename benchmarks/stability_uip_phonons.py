@@ -1,0 +1,136 @@
+"""Dynamical stability from a universal potential's own phonons, on JARVIS validation.
+
+    OMP_NUM_THREADS=1 python benchmarks/stability_uip_phonons.py [--potential chgnet] \\
+        [--limit N]
+
+For each JARVIS phonon-benchmark validation material (its dft_3d structure, the DFT geometry),
+phonopy finite displacements with forces from a pretrained universal potential
+(:func:`crystaldos.screening.verify.phonon_mesh`: supercells at least 8 Å across, 16^3 q-mesh),
+no training at all. The phonon DOS on the JARVIS grid gives the share of imaginary modes exactly
+as the labels are read from the DFT DOS (unstable: more than 10 %), so the same rule is a
+classifier; the share itself is a score for the AUC and the precision at 60 % recall. Scored
+beside the trees on the potentials' summaries (``benchmarks/stability_uip.py``, read from
+``results_stability/uip_metrics.json``, same materials).
+
+Resumable: one line per material is appended (flushed and fsync'd) to
+``cache/stability_uip_phonons/<potential>.jsonl`` (share on the grid, share of mesh modes below
+-0.1 THz, seconds, supercell atoms; or the error), and materials already there are skipped.
+Writes ``results_stability/uip_phonons_<potential>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from stability_classifier import THRESHOLD, confusion  # same folder: same truth, same table
+
+RESULTS = Path(__file__).parent / "results_stability"
+#: a mesh mode below this (THz) counts as imaginary in the mesh share
+MESH_IMAGINARY_THZ = -0.1
+
+
+def calculator(potential: str) -> object | None:
+    """The ASE calculator of ``potential`` (None: phonon_mesh's memory-aware CHGNet)."""
+    if potential == "chgnet":
+        return None
+    from sevenn.calculator import SevenNetCalculator
+
+    return SevenNetCalculator("7net-0", device="cpu")
+
+
+def compute(records: list, grid: object, path: Path, potential: str) -> dict[str, dict]:
+    """id -> cached line, computing (and appending) the materials not yet in ``path``."""
+    from crystaldos.physics.phonon import modes_from_dos, negative_mode_fraction
+    from crystaldos.screening.verify import phonon_mesh
+    from crystaldos.spectra.resample import smear_levels
+
+    done: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a stop: computed again
+                continue
+            done[row["id"]] = row
+    path.parent.mkdir(parents=True, exist_ok=True)
+    calc = calculator(potential)
+    todo = [r for r in records if r.id not in done]
+    print(f"{len(done)} cached, {len(todo)} to compute with {potential}", flush=True)
+    with path.open("a") as handle:
+        for k, record in enumerate(todo):
+            start = time.perf_counter()
+            try:
+                thz, weights = phonon_mesh(record.crystal, calculator=calc)
+                per_unit = grid.converted("THz").step / grid.step
+                mode_weights = np.repeat(weights / weights.sum(), thz.shape[1])
+                dos = smear_levels((thz / per_unit).reshape(-1), grid, 0.5 * grid.step,
+                                   mode_weights)
+                row = {"id": record.id,
+                       "share_grid": float(negative_mode_fraction(modes_from_dos(grid, dos, 1))),
+                       "share_mesh": float(np.sum(mode_weights[(thz < MESH_IMAGINARY_THZ)
+                                                               .reshape(-1)])
+                                           / mode_weights.sum()),
+                       "min_thz": float(thz.min())}
+            except Exception as err:  # one material's failure is recorded, the run goes on
+                row = {"id": record.id, "error": f"{type(err).__name__}: {err}"[:300]}
+            row["seconds"] = round(time.perf_counter() - start, 2)
+            handle.write(json.dumps(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            done[record.id] = row
+            if (k + 1) % 20 == 0:
+                print(f"{k + 1}/{len(todo)}", flush=True)
+    return done
+
+
+def main() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from crystaldos.datasets.shared import load_jarvis_phonon_benchmark
+    from crystaldos.physics.phonon import modes_from_dos, negative_mode_fraction
+    from stability_uip import precision_at_recall
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--potential", choices=["chgnet", "sevennet"], default="chgnet")
+    parser.add_argument("--limit", type=int, default=None, help="the first N materials only")
+    parser.add_argument("--cache", type=Path, default=Path("cache/stability_uip_phonons"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    data = load_jarvis_phonon_benchmark().with_structures().with_spectra()
+    val = data.split("val").records[:args.limit]
+    rows = compute(val, data.grid, args.cache / f"{args.potential}.jsonl", args.potential)
+    truth = np.array([negative_mode_fraction(modes_from_dos(data.grid, r.dos, 1)) > THRESHOLD
+                      for r in val])
+    ok = np.array(["error" not in rows[r.id] for r in val])
+    share = np.array([rows[r.id].get("share_grid", np.nan) for r in val])
+    seconds = np.array([rows[r.id]["seconds"] for r in val])
+    result = {"potential": args.potential, "n": len(val), "n_failed": int((~ok).sum()),
+              "failures": [rows[r.id] for r, good in zip(val, ok, strict=True) if not good],
+              "unstable_share": float(truth.mean()),
+              "seconds_per_structure_median": float(np.median(seconds)),
+              "seconds_per_structure_mean": float(np.mean(seconds)),
+              "rule": {"threshold_share": THRESHOLD,
+                       **confusion(share[ok] > THRESHOLD, truth[ok])},
+              "auc": float(roc_auc_score(truth[ok], share[ok])),
+              "precision_at_recall_0.6": precision_at_recall(share[ok], truth[ok], 0.6)}
+    trees = RESULTS / "uip_metrics.json"
+    if trees.exists() and args.limit is None:
+        routes = json.loads(trees.read_text())["routes"]
+        result["trees_same_val"] = {name: {k: routes[name][k] for k in
+                                           ("auc_val", "precision_unstable", "recall_unstable",
+                                            "precision_at_recall_0.6_val")}
+                                    for name in routes}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"uip_phonons_{args.potential}.json").write_text(
+        json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "failures"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
