@@ -101,11 +101,11 @@ def test_pbe_edos_takes_gaps_and_metal_probabilities_from_gap_trees(tmp_path: Pa
     assert len(rec["dos"]) == 300 and rec["grid"]["unit"] == "eV"
     from crystaldos.prediction.band_gap import GapTrees
 
-    trees = GapTrees.load().head_values(rocksalt())
+    card = json.loads((resolve_model("pbe-edos") / "card.json").read_text())
+    trees = GapTrees.load(card["gap_trees"]).head_values(rocksalt())
     assert rec["metal_probability"] == trees["metal_probability"] < 0.5
     assert rec["band_gap_direct_eV"] == trees["band_gap_direct_eV"] > 3.0  # PBE about 5 eV
     assert "metal_probability_std" not in rec  # one set of trees: no spread across members
-    card = json.loads((resolve_model("pbe-edos") / "card.json").read_text())
     heads = card["validation"]["heads"]
     assert heads["metal_accuracy"] > heads["composition_rule_accuracy"]
     assert card["target"]["energy_zero"] == "fermi" and "caveat" in card

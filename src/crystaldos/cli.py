@@ -493,9 +493,10 @@ def stability(inputs: Inputs, output: OutputTable = None) -> None:
 @app.command()
 def gap(inputs: Inputs, output: OutputTable = None,
         trees_name: Annotated[str, typer.Option(
-            "--trees", help="Bundled tree set or folder: gap-trees (composition, cell and "
-            "CHGNet's summary of the crystal; needs the reference extra) or gap-trees-fast "
-            "(composition and cell alone).")] = "gap-trees") -> None:
+            "--trees", help="Bundled tree set or folder: gap-trees-uip (composition, cell "
+            "and CHGNet's summary of the crystal; needs the reference extra; the trees of "
+            "pbe-edos) or gap-trees (composition and cell alone, a tenth of the time).")]
+        = "gap-trees-uip") -> None:
     """Metal or gapped, and the PBE band gap (eV), of each crystal from boosted trees (no
     graph): `crystaldos models` lists the tree sets with their accuracy. The default trees
     give pbe-edos's metal_probability and band_gap_direct_eV. Exit status 1 if any is

@@ -69,3 +69,18 @@ def test_sevennet_features_and_summary() -> None:
     assert "mean_abs_magmom_muB" not in named  # SevenNet predicts no moments
     assert named["max_force_eV_per_A"] < 0.05
     assert -5.0 < named["energy_eV_per_atom"] < -2.0  # NaCl, PBE: about -3.4 eV/atom
+
+
+def test_a_missing_potential_package_is_named_with_its_install_command(monkeypatch) -> None:
+    import sys
+
+    from crystaldos.errors import CrystalDosError
+    from crystaldos.graphs import uip
+
+    uip._chgnet.cache_clear()
+    monkeypatch.setitem(sys.modules, "chgnet.model", None)  # as if chgnet were not installed
+    try:
+        with pytest.raises(CrystalDosError, match=r"pip install 'crystaldos\[reference\]'"):
+            uip._chgnet()
+    finally:
+        uip._chgnet.cache_clear()

@@ -71,8 +71,12 @@ def test_unreadable_or_one_class_training_is_named(tmp_path) -> None:
         GapTrees.fit(x, np.zeros(6, bool), np.ones(6))
 
 
-@pytest.mark.skipif(not GAP_TREES_DIR.is_dir(), reason="gap-trees not bundled")
-def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path) -> None:
+@pytest.mark.parametrize("trees", ["gap-trees", "gap-trees-uip"])
+def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path, trees: str) -> None:
+    if not (GAP_TREES_DIR.parent / trees).is_dir():
+        pytest.skip(f"{trees} not bundled")
+    if trees.endswith("-uip"):
+        pytest.importorskip("chgnet")
     copper = tmp_path / "Cu.cif"
     ase.io.write(copper, from_arrays(3.61 * 0.5 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]),
                                      ["Cu"], frac_coords=[[0, 0, 0]]).to_ase())
@@ -81,7 +85,8 @@ def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path) -> None:
     bad = tmp_path / "empty.cif"
     bad.write_text("")
     out = tmp_path / "gaps.csv"
-    result = CliRunner().invoke(app, ["gap", str(copper), str(salt), str(bad), "-o", str(out)])
+    result = CliRunner().invoke(app, ["gap", str(copper), str(salt), str(bad), "-o", str(out),
+                                      "--trees", trees])
     assert result.exit_code == 1, result.output  # the empty file is skipped, and named
     assert "empty.cif" in result.output
     lines = out.read_text().splitlines()

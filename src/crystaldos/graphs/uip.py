@@ -11,6 +11,9 @@ computed once per structure when its graph is built (and cached with it).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
 from functools import cache
 from typing import Any
 
@@ -31,9 +34,10 @@ def _chgnet() -> Any:
     try:
         from chgnet.model import CHGNet
     except ImportError:
-        raise CrystalDosError("CHGNet atom features need the chgnet package: "
-                              "pip install 'crystaldos[reference]'") from None
-    return CHGNet.load(verbose=False)
+        raise CrystalDosError("CHGNet (its atom features, read by this model) needs the "
+                              "chgnet package: pip install 'crystaldos[reference]'") from None
+    with contextlib.redirect_stdout(io.StringIO()):  # it announces itself even when quiet
+        return CHGNet.load(verbose=False)
 
 
 class _SevenNet:
@@ -84,7 +88,9 @@ def _uip_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
         from pymatgen.io.ase import AseAtomsAdaptor
 
         structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
-        out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
+        with warnings.catch_warnings():  # CHGNet 0.3 warns on every volume it reads
+            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
+            out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
     else:
         out = _sevennet()(crystal)
     features = np.asarray(out["atom_fea"], dtype=np.float32)
