@@ -52,6 +52,9 @@ def test_models_command_lists_both() -> None:
         assert name in result.output
         assert f"grid {count} points" in result.output
     assert "stability-uip  (boosted trees on sevennet summaries" in result.output
+    for trees in ("gap-trees  (", "gap-trees-uip  (boosted trees on composition, cell and chgnet"):
+        listing = result.output.split(trees)[1].split("\n")
+        assert listing[2].startswith("  speed ") and "structures/s" in listing[2]
     # each validation line puts W1 beside MAE, with the baseline's, in the grid's unit
     assert "phonondb val MAE" in result.output and ") cm^-1, 1100 spectra" in result.output
     assert "W1 " in result.output.split("phdos  (ALIGNNDOS")[1].split("\n")[2]

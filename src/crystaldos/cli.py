@@ -600,6 +600,7 @@ def models() -> None:
                    "summaries; `crystaldos stability`, needs the reference extra)")
         typer.echo(f"  {classifier.card.get('validation_note', '')}, threshold "
                    f"{classifier.threshold:.3f} chosen on train")
+        _echo_tree_speed(classifier.card)
         if classifier.card.get("caveat"):
             typer.echo(f"  caveat: {classifier.card['caveat']}")
     from crystaldos.prediction import band_gap
@@ -611,8 +612,17 @@ def models() -> None:
         typer.echo(f"{name}  (boosted trees on {reads}; `crystaldos gap --trees {name}`, and "
                    "the metal/gap columns of the models whose card names them)")
         typer.echo(f"  {trees.card.get('validation_note', '')}")
+        _echo_tree_speed(trees.card)
         if trees.card.get("caveat"):
             typer.echo(f"  caveat: {trees.card['caveat']}")
+
+
+def _echo_tree_speed(card: dict) -> None:
+    """The measured speed of a tree model's rows (benchmarks/model_speed.py), if recorded."""
+    speed = card.get("speed")
+    if speed:
+        typer.echo(f"  speed {speed['structures_per_s']:g} structures/s, structure to row "
+                   f"({speed['machine']})")
 
 
 @app.command()
