@@ -449,7 +449,7 @@ def _rows_per_structure(inputs: list[str], output: Path | None, columns: dict[st
                 values = row(item)
             except CrystalDosError as err:
                 skipped += 1
-                _err(f"skipped {item.source}: {err}")
+                _err(f"skipped {item.source}: {getattr(err, 'problem', err)}")
                 continue
             done += 1
             if writer is not None:

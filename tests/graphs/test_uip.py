@@ -84,3 +84,15 @@ def test_a_missing_potential_package_is_named_with_its_install_command(monkeypat
             uip._chgnet()
     finally:
         uip._chgnet.cache_clear()
+
+
+def test_a_structure_the_potential_refuses_is_a_structure_error() -> None:
+    pytest.importorskip("chgnet")
+    from crystaldos.errors import StructureError
+    from crystaldos.graphs.uip import uip_crystal_summary
+    from crystaldos.structures.readers import from_arrays
+
+    lonely = from_arrays(7.0 * np.eye(3), ["Na"], frac_coords=[[0, 0, 0]], id="lonely",
+                         source="lonely.cif")  # no neighbour within CHGNet's 6 Å
+    with pytest.raises(StructureError, match=r"^lonely\.cif: chgnet cannot compute it"):
+        uip_crystal_summary(lonely, "chgnet")

@@ -82,3 +82,37 @@ def test_gap_trees_named_by_the_card_fill_the_head_columns(tiny_model_dir: Path,
     assert pipeline.description()["gap_trees_sha256"] == trees.digest()
     other = GapTrees.fit(x, ~metal, np.where(metal, 3.0, 0.0), {"max_iter": 10})
     assert other.digest() != trees.digest()
+
+
+def test_a_structure_the_gap_trees_refuse_is_a_failure_row(tiny_model_dir: Path,
+                                                           tmp_path: Path, monkeypatch) -> None:
+    import json
+    import shutil
+
+    from crystaldos.errors import StructureError
+    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.structures.descriptors import descriptor_matrix
+    from tests.conftest import toy_crystals
+    from tests.prediction.test_band_gap import metals_and_salts
+
+    pytest.importorskip("sklearn")
+    crystals = metals_and_salts(12)
+    x = descriptor_matrix(crystals)
+    metal = x[:, 0] < 1.5
+    GapTrees.fit(x, metal, np.where(metal, 0.0, 3.0), {"max_iter": 10}).save(tmp_path / "trees")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    card = json.loads((model / "card.json").read_text())
+    (model / "card.json").write_text(json.dumps({**card, "gap_trees": str(tmp_path / "trees")}))
+    first, second = toy_crystals(2)
+
+    def refuse_first(self, crystal):  # as gap-trees-uip does when CHGNet refuses a cell
+        if crystal.id == first.id:
+            raise StructureError(crystal.source, "chgnet cannot compute it: isolated atoms")
+        return {"band_gap_direct_eV": 1.0, "metal_probability": 0.1}
+
+    monkeypatch.setattr(GapTrees, "head_values", refuse_first)
+    out = list(PredictionPipeline(load_model(model)).run([first, second]))
+    failures = [r for r in out if isinstance(r, Failure)]
+    assert len(out) == 2 and len(failures) == 1  # the other structure still gets its row
+    assert failures[0].reason == "chgnet cannot compute it: isolated atoms"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from crystaldos.errors import CrystalDosError
+from crystaldos.errors import CrystalDosError, StructureError
 from crystaldos.structures.crystal import Crystal
 
 #: width of each potential's atom features.
@@ -84,15 +84,23 @@ def _uip_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
     if name not in UIP_WIDTHS:
         raise CrystalDosError(f"unknown potential features {name!r}; choose from "
                               f"{sorted(UIP_WIDTHS)}")
-    if name == "chgnet":
-        from pymatgen.io.ase import AseAtomsAdaptor
+    try:
+        if name == "chgnet":
+            from pymatgen.io.ase import AseAtomsAdaptor
 
-        structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
-        with warnings.catch_warnings():  # CHGNet 0.3 warns on every volume it reads
-            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
-            out = _chgnet().predict_structure(structure, task=task, return_atom_feas=True)
-    else:
-        out = _sevennet()(crystal)
+            structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
+            model = _chgnet()
+            with warnings.catch_warnings():  # CHGNet 0.3 warns on every volume it reads
+                warnings.filterwarnings("ignore",
+                                        message="Converting a tensor with requires_grad")
+                out = model.predict_structure(structure, task=task, return_atom_feas=True)
+        else:
+            out = _sevennet()(crystal)
+    except CrystalDosError:
+        raise
+    except Exception as err:  # the potential refuses this structure (isolated atoms...)
+        raise StructureError(crystal.source or crystal.id,
+                             f"{name} cannot compute it: {err}") from None
     features = np.asarray(out["atom_fea"], dtype=np.float32)
     if features.shape != (crystal.n_atoms, UIP_WIDTHS[name]):
         raise CrystalDosError(f"{crystal.source}: {name} gave atom features of shape "

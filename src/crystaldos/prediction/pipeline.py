@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from crystaldos.errors import CrystalDosError
+from crystaldos.errors import CrystalDosError, StructureError
 from crystaldos.models.saving import ModelBundle
 from crystaldos.prediction.schema import Failure, Row, row_columns
 from crystaldos.spectra.grid import Grid
@@ -229,7 +229,11 @@ class PredictionPipeline:
             values = predict_graphs(model, [g for _, g in batch], batch_size=len(batch),
                                     device=self.device)
             for (crystal, _), raw in zip(batch, values, strict=True):
-                yield self._row(crystal, raw)
+                try:
+                    yield self._row(crystal, raw)
+                except StructureError as err:  # e.g. the gap trees' potential refuses it
+                    yield Failure(crystal.source, crystal.id, source_file(crystal.source),
+                                  err.problem)
             batch.clear()
 
         with Featurizer(self.bundle.graph_settings, self.backend, self.workers,
