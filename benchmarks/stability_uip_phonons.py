@@ -13,14 +13,14 @@ instabilities while a symmetric saddle point stays one. The phonon DOS on the JA
 gives the share of imaginary modes exactly as the labels are read from the DFT DOS
 (unstable: more than 10 %), so the same rule is a classifier; the share itself is a score
 for the AUC and the precision at 60 % recall. Scored beside the trees on the potentials'
-summaries (``benchmarks/stability_uip.py``, read from ``results_stability/uip_metrics.json``,
-same materials).
+summaries (the bundled ``stability-uip``, ``benchmarks/stability_uip.py``) on the same
+materials.
 
 Resumable: one line per material is appended (flushed and fsync'd) to
 ``cache/stability_uip_phonons/<potential>[-relaxed].jsonl`` (share on the grid, share of mesh
 modes below -0.1 THz, seconds, what the relaxation did; or the error), and materials already
 there are skipped.
-Writes ``results_stability/uip_phonons_<potential>[-relaxed].json``.
+Writes ``results_stability/uip_phonons_<potential>[-relaxed][-first<N>].json``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,8 @@ def main() -> None:
     val = data.split("val").records[:args.limit]
     tag = args.potential + ("-relaxed" if args.relax else "")
     rows = compute(val, data.grid, args.cache / f"{tag}.jsonl", args.potential, args.relax)
+    if args.limit is not None:
+        tag += f"-first{args.limit}"
     truth = np.array([negative_mode_fraction(modes_from_dos(data.grid, r.dos, 1)) > THRESHOLD
                       for r in val])
     ok = np.array(["error" not in rows[r.id] for r in val])
@@ -159,13 +161,15 @@ def main() -> None:
                        **confusion(share[ok] > THRESHOLD, truth[ok])},
               "auc": float(roc_auc_score(truth[ok], share[ok])),
               "precision_at_recall_0.6": precision_at_recall(share[ok], truth[ok], 0.6)}
-    trees = RESULTS / "uip_metrics.json"
-    if trees.exists() and args.limit is None:
-        routes = json.loads(trees.read_text())["routes"]
-        result["trees_same_val"] = {name: {k: routes[name][k] for k in
-                                           ("auc_val", "precision_unstable", "recall_unstable",
-                                            "precision_at_recall_0.6_val")}
-                                    for name in routes}
+    from crystaldos.prediction.stability import StabilityClassifier
+
+    classifier = StabilityClassifier.load()  # the bundled trees, on the same materials
+    probability = np.array([classifier.unstable_probability(r.crystal) for r in val])
+    result["bundled_stability_uip"] = {
+        "potentials": list(classifier.potentials), "threshold": classifier.threshold,
+        **confusion(probability[ok] >= classifier.threshold, truth[ok]),
+        "auc": float(roc_auc_score(truth[ok], probability[ok])),
+        "precision_at_recall_0.6": precision_at_recall(probability[ok], truth[ok], 0.6)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"uip_phonons_{tag}.json").write_text(
         json.dumps(result, indent=1) + "\n")
