@@ -361,7 +361,7 @@ def screen(
         bar.close()
     typer.echo(f"{summary.written} rows, {summary.failed} failures written to {output} "
                f"({summary.skipped} already done) in {summary.seconds:.1f} s, "
-               f"{summary.rate:.0f} structures/s")
+               f"{summary.rate:.3g} structures/s")
     if summary.failed:
         raise typer.Exit(1)
 
