@@ -143,7 +143,8 @@ def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
 
 
 def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str, str, object]]:
-    """``items`` with the crystals where the bundled gap trees and the charge rule call
+    """``items`` with the crystals where the bundled ``gap-trees`` (descriptors alone: no
+    potential call per pool crystal) and the charge rule call
     metallicity differently moved to the front, cheapest first (atoms times
     :data:`MAGNETIC_COST`: most answers per core-hour; the trees' descriptors do not depend on
     the cell), then the rest in campaign order.
@@ -158,7 +159,7 @@ def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str,
 
     if not items:
         return items
-    probability, _ = GapTrees.load().predict([crystal for _, _, crystal in items])
+    probability, _ = GapTrees.load("gap-trees").predict([crystal for _, _, crystal in items])
     differ = [(p >= 0.5) != charge_rule_says_metal(crystal.species)
               for p, (_, _, crystal) in zip(probability, items, strict=True)]
     def cost(item: tuple[str, str, object]) -> float:
