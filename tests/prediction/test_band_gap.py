@@ -122,5 +122,6 @@ def test_bundled_tree_sets_are_found_by_name(tmp_path) -> None:
     for name in bundled_gap_trees():
         assert resolve_gap_trees(name) == GAP_TREES_DIR.parent / name
     assert resolve_gap_trees(tmp_path / "mine") == tmp_path / "mine"
-    with pytest.raises(CrystalDosError, match="no-such-trees"):
+    with pytest.raises(CrystalDosError, match="no-such-trees: no such tree set; choose a "
+                       "bundled one"):
         GapTrees.load("no-such-trees")

@@ -91,6 +91,10 @@ class GapTrees:
         """The trees in ``directory``: a folder, or the name of a bundled set
         (:func:`bundled_gap_trees`); the default ``gap-trees`` when None."""
         folder = resolve_gap_trees(directory)
+        if not folder.is_dir():
+            raise CrystalDosError(f"{directory}: no such tree set; choose a bundled one "
+                                  f"({', '.join(bundled_gap_trees())}) or a folder holding "
+                                  f"{CARD_NAME}")
         try:
             card = json.loads((folder / CARD_NAME).read_text())
         except (OSError, json.JSONDecodeError) as err:
