@@ -61,8 +61,8 @@ def metallicity_note(species: list[str] | tuple[str, ...], probability: float) -
     """A note when the metal probability of a row (> 0.5 = metal; a network head's or the gap
     trees') contradicts the composition charge rule
     (:func:`crystaldos.evaluation.baselines.charge_rule_says_metal`), else None. The bundled
-    pbe-edos (its gap-trees) overrides the rule on 14 of the DFT set's 53 test materials and is
-    right on 13; on the 50 larger JARVIS cells it overrides 10 times and is right once
+    pbe-edos v6 (its gap-trees-uip) overrides the rule on 28 of the DFT set's 71 test materials
+    and is right on 24; on the 50 larger JARVIS cells it overrides 13 times and is right 3 times
     (``benchmarks/edos_dft.py``, ``charge_rule_overrides``), so a user should look twice."""
     from crystaldos.evaluation.baselines import charge_rule_says_metal
 
