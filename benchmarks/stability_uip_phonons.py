@@ -79,8 +79,7 @@ def compute(records: list, grid: object, path: Path, potential: str,
             relax: bool = False) -> dict[str, dict]:
     """id -> cached line, computing (and appending) the materials not yet in ``path``."""
     from crystaldos.physics.phonon import modes_from_dos, negative_mode_fraction
-    from crystaldos.screening.verify import phonon_mesh
-    from crystaldos.spectra.resample import smear_levels
+    from crystaldos.screening.verify import mesh_dos, phonon_mesh
 
     done: dict[str, dict] = {}
     if path.exists():
@@ -103,15 +102,11 @@ def compute(records: list, grid: object, path: Path, potential: str,
                 # CHGNet's phonons through phonon_mesh's own forces-only, memory-aware model
                 thz, weights = phonon_mesh(crystal, calculator=None if potential == "chgnet"
                                            else calc)
-                per_unit = grid.converted("THz").step / grid.step
-                mode_weights = np.repeat(weights / weights.sum(), thz.shape[1])
-                dos = smear_levels((thz / per_unit).reshape(-1), grid, 0.5 * grid.step,
-                                   mode_weights)
+                dos = mesh_dos(thz, weights, grid)
+                share = np.average(np.mean(thz < MESH_IMAGINARY_THZ, axis=1), weights=weights)
                 row = {"id": record.id,
                        "share_grid": float(negative_mode_fraction(modes_from_dos(grid, dos, 1))),
-                       "share_mesh": float(np.sum(mode_weights[(thz < MESH_IMAGINARY_THZ)
-                                                               .reshape(-1)])
-                                           / mode_weights.sum()),
+                       "share_mesh": float(share),
                        "min_thz": float(thz.min()), **info}
             except Exception as err:  # one material's failure is recorded, the run goes on
                 row = {"id": record.id, "error": f"{type(err).__name__}: {err}"[:300]}

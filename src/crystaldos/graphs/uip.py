@@ -118,6 +118,10 @@ def uip_atom_features(crystal: Crystal, name: str) -> np.ndarray:
 PREDICTS_MOMENTS = frozenset({"chgnet"})
 
 
+#: how :func:`uip_crystal_summary` pools the atom features, in order
+SUMMARY_POOLS = ("mean", "max", "min", "std")
+
+
 def summary_globals(name: str) -> tuple[str, ...]:
     """Names of the last entries of :func:`uip_crystal_summary` (after the pooled features)."""
     moments = ("mean_abs_magmom_muB",) if name in PREDICTS_MOMENTS else ()
@@ -141,5 +145,5 @@ def uip_crystal_summary(crystal: Crystal, name: str) -> np.ndarray:
     globals_ = [float(out["e"]), forces.max(), forces.mean(), pressure,
                 float(np.sqrt(1.5 * np.sum(deviatoric ** 2))), *moments,
                 float(crystal.n_atoms), crystal.volume / crystal.n_atoms]
-    return np.concatenate([feas.mean(0), feas.max(0), feas.min(0), feas.std(0),
-                           np.asarray(globals_)])
+    pools = {"mean": feas.mean(0), "max": feas.max(0), "min": feas.min(0), "std": feas.std(0)}
+    return np.concatenate([*(pools[name] for name in SUMMARY_POOLS), np.asarray(globals_)])

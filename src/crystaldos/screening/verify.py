@@ -126,6 +126,12 @@ def chgnet_phonon_dos(crystal: Crystal, grid: Grid, *, calculator: Any = None,
     thz, weights = phonon_mesh(crystal, calculator=calculator, min_length=min_length,
                                max_atoms=max_atoms, memory_gb=memory_gb, mesh=mesh,
                                displacement=displacement)
+    return mesh_dos(thz, weights, grid)
+
+
+def mesh_dos(thz: np.ndarray, weights: np.ndarray, grid: Grid) -> np.ndarray:
+    """(count,) DOS on ``grid`` (3N modes in all) of mesh frequencies (nq, 3N) THz with
+    q-point weights (nq,), each mode smeared by half a grid step."""
     per_unit = grid.converted("THz").step / grid.step  # THz per grid unit, inverted below
     levels = thz / per_unit  # in the grid's unit
     mode_weights = np.repeat(weights / weights.sum(), thz.shape[1])

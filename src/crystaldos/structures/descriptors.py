@@ -49,12 +49,11 @@ def descriptor_names(uip: str | None = None) -> tuple[str, ...]:
              "packing_fraction")
     if uip is None:
         return names
-    from crystaldos.graphs.uip import UIP_WIDTHS, summary_globals
+    from crystaldos.graphs.uip import SUMMARY_POOLS, UIP_WIDTHS, summary_globals
 
     if uip not in UIP_WIDTHS:
         raise ValueError(f"unknown potential {uip!r}; choose from {sorted(UIP_WIDTHS)}")
-    features = [f"{uip}_{pool}_{i}" for pool in ("mean", "max", "min", "std")  # summary order
-                for i in range(UIP_WIDTHS[uip])]
+    features = [f"{uip}_{pool}_{i}" for pool in SUMMARY_POOLS for i in range(UIP_WIDTHS[uip])]
     return (*names, *features,
             *(f"{uip}_{g}" for g in summary_globals(uip) if g not in CELL_SIZE_GLOBALS))
 
