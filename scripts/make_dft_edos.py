@@ -26,9 +26,18 @@ record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.refer
 
     OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2 \
         [--prefer disagreement]
+    OMP_NUM_THREADS=1 python scripts/make_dft_edos.py --out data/dft_edos --workers 2 \
+        --recompute-hubbard
     python scripts/make_dft_edos.py --out data/dft_edos --summary
     python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl \
         [--limit 268] [--sigma 0.2]
+
+From 2026-12-06 the oxides and fluorides of Co, Cr, Fe, Mn, Mo, Ni, V and W get the Materials
+Project's Hubbard U (``--hubbard-u mp``, the default; see
+:func:`crystaldos.reference.dft_edos.hubbard_setups`): plain PBE made every 3d monoxide of
+``benchmarks/dft_reference_check.py --set tm-oxides`` a metal, PBE+U makes NiO and MnO gapped
+(FeO and CoO stay metals in a ferromagnetic rocksalt cell). ``--recompute-hubbard`` computes the
+earlier records of such crystals again, cheapest first; the new record supersedes the old one.
 
 A record holds the structure, the settings, E_F-relative band edges, gap, metallicity, magnetic
 moment, PAW valence electrons, the DOS on edos300 (states/eV per cell, both spins, 0.1 eV
@@ -209,15 +218,20 @@ def build(args: argparse.Namespace) -> None:
     from functools import partial
 
     from crystaldos.reference.campaign import run_campaign
-    from crystaldos.reference.dft_edos import DFTSettings
+    from crystaldos.reference.dft_edos import DFTSettings, mp_hubbard_u
     from crystaldos.reference.shards import RecordShards
 
     settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
                            grid_spacing=args.grid_spacing,
                            density_convergence=args.density_convergence,
-                           nscf_kpoint_density=args.nscf_kpoint_density)
+                           nscf_kpoint_density=args.nscf_kpoint_density,
+                           hubbard_u=mp_hubbard_u() if args.hubbard_u == "mp" else ())
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
-    if args.recompute_basis:
+    if args.recompute_hubbard:
+        todo = to_recompute_hubbard(store, settings)
+        print(f"{len(todo)} records whose Hubbard U differs from --hubbard-u {args.hubbard_u} "
+              "to recompute, cheapest first", flush=True)
+    elif args.recompute_basis:
         todo = to_recompute(store, args.recompute_basis, set(args.recompute_elements), settings)
         print(f"{len(todo)} records of basis {args.recompute_basis} to recompute with "
               f"{settings.basis}", flush=True)
@@ -250,6 +264,29 @@ def to_recompute(store, basis: str, elements: set[str], settings) -> list[tuple[
                               id=r["id"], source=f"{r['set']}:{r['id']}")
         out.append((r["id"], r["set"], crystal))
     return out
+
+
+def to_recompute_hubbard(store, settings) -> list[tuple[str, str, object]]:
+    """(id, set, Crystal) of the latest records whose Hubbard U on their cell
+    (:func:`crystaldos.reference.dft_edos.hubbard_setups`) under ``settings`` differs from the
+    U they were computed with (a U table added or changed: the oxides and fluorides of the
+    table's elements), cheapest first by the seconds each took; each cell is the one stored."""
+    from crystaldos.reference.dft_edos import DFTSettings, hubbard_setups
+    from crystaldos.reference.shards import latest_records
+    from crystaldos.structures.readers import from_arrays
+
+    out = []
+    for r in latest_records(store.records()):
+        if "lattice" not in r:  # a failure record keeps no cell
+            continue
+        old = DFTSettings(**r["settings"])
+        if hubbard_setups(r["species"], old) == hubbard_setups(r["species"], settings):
+            continue
+        crystal = from_arrays(r["lattice"], r["species"], frac_coords=r["frac_coords"],
+                              id=r["id"], source=f"{r['set']}:{r['id']}")
+        out.append((float(r.get("seconds", 0.0)), r["id"], r["set"], crystal))
+    return [(ident, set_name, crystal) for _, ident, set_name, crystal
+            in sorted(out, key=lambda item: (item[0], item[1]))]
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -410,6 +447,12 @@ def main() -> None:
                         "basis (the new record supersedes the old one; see --recompute-elements)")
     parser.add_argument("--recompute-elements", nargs="*", default=[],
                         help="with --recompute-basis: only records holding one of these")
+    parser.add_argument("--hubbard-u", choices=("mp", "none"), default="mp",
+                        help="mp (from 2026-12-06): the Materials Project's U on the d shells of "
+                        "Co, Cr, Fe, Mn, Mo, Ni, V, W in oxides and fluorides; none: plain PBE "
+                        "(every record before)")
+    parser.add_argument("--recompute-hubbard", action="store_true",
+                        help="compute again the records whose U differs from --hubbard-u's")
     parser.add_argument("--nscf-kpoint-density", type=float, default=4.0,
                         help="k-points per Å^-1 of a non-self-consistent pass for the "
                         "eigenvalues")

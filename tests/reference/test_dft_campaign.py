@@ -229,3 +229,32 @@ def test_stored_eigenvalues_give_back_the_stored_spectra() -> None:
                                   record["settings"]["sigma"])
         stored = np.array(record["dos"])
         assert np.abs(np.array(again) - stored).max() < 0.01 * stored.max(), record["id"]
+
+
+def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
+        tmp_path: Path) -> None:
+    from crystaldos.reference.dft_edos import DFTSettings, mp_hubbard_u
+    from crystaldos.reference.shards import RecordShards
+    from crystaldos.spectra.grid import EDOS_300
+
+    module = campaign_module()
+    store = RecordShards(tmp_path / "campaign", prefix="dft_edos")
+    plain, plus_u = DFTSettings(), DFTSettings(hubbard_u=mp_hubbard_u())
+
+    def record(ident: str, species: list[str], seconds: float, settings: dict) -> dict:
+        return {"id": ident, "set": "test", "formula": "".join(species),
+                "lattice": [[0, 2.1, 2.1], [2.1, 0, 2.1], [2.1, 2.1, 0]], "species": species,
+                "frac_coords": [[0, 0, 0], [0.5, 0.5, 0.5]], "gap": 0.0, "is_metal": True,
+                "vbm": None, "cbm": None, "n_valence": 16.0, "grid": EDOS_300.to_dict(),
+                "dos": [0.5] * 300, "settings": settings, "seconds": seconds}
+
+    store.append(record("nio", ["Ni", "O"], 70.0, plain.to_dict()))
+    store.append(record("mno", ["Mn", "O"], 40.0, plain.to_dict()))
+    store.append(record("fes", ["Fe", "S"], 10.0, plain.to_dict()))  # no U for a sulfide
+    store.append({"id": "bad", "set": "test", "formula": "CoO", "reason": "SCF", "seconds": 1})
+    todo = module.to_recompute_hubbard(store, plus_u)
+    assert [ident for ident, _, _ in todo] == ["mno", "nio"]
+    store.append(record("mno", ["Mn", "O"], 50.0, plus_u.to_dict()))
+    assert [ident for ident, _, _ in module.to_recompute_hubbard(store, plus_u)] == ["nio"]
+    back = module.to_recompute_hubbard(store, plain)  # dropping the table recomputes mno
+    assert [ident for ident, _, _ in back] == ["mno"]

@@ -143,3 +143,33 @@ def test_a_non_self_consistent_pass_gives_the_eigenvalues_of_a_denser_mesh() -> 
     assert dense.k_weights.size > coarse.k_weights.size
     assert dense.k_weights.sum() == pytest.approx(1.0)
     assert not dense.is_metal and abs(dense.gap - coarse.gap) < 0.3
+
+
+def test_hubbard_u_goes_on_oxides_and_fluorides_only() -> None:
+    from crystaldos.reference.dft_edos import hubbard_setups, mp_hubbard_u
+
+    table = dict(mp_hubbard_u())
+    assert table["Ni"] == pytest.approx(6.2) and table["Mn"] == pytest.approx(3.9)
+    assert "Cu" not in table and "Ti" not in table  # the Materials Project leaves them plain
+    plus_u = DFTSettings(hubbard_u=mp_hubbard_u())
+    assert hubbard_setups(["Ni", "O"], plus_u) == {"Ni": ":d,6.2"}
+    assert hubbard_setups(["Li", "Fe", "F", "F", "F"], plus_u) == {"Fe": ":d,5.3"}
+    assert hubbard_setups(["Fe", "O", "Cl"], plus_u) == {"Fe": ":d,5.3"}  # O outranks Cl
+    assert hubbard_setups(["Fe", "S"], plus_u) == {}  # a sulfide: plain PBE
+    assert hubbard_setups(["Fe", "Al"], plus_u) == {}  # an intermetallic
+    assert hubbard_setups(["Cu", "O"], plus_u) == {}  # no U for Cu in the table
+    assert hubbard_setups(["Ni", "O"], DFTSettings()) == {}  # the plain-PBE default
+
+
+def test_settings_round_trip_through_json_records() -> None:
+    import json
+
+    from crystaldos.reference.dft_edos import mp_hubbard_u
+
+    settings = DFTSettings(hubbard_u=mp_hubbard_u(), magnetic_elements=("Fe",))
+    stored = json.loads(json.dumps(settings.to_dict()))
+    assert stored == settings.to_dict()  # what a record stores is what to_dict gives
+    assert DFTSettings(**stored) == settings
+    old = {k: v for k, v in DFTSettings().to_dict().items()
+           if k not in ("hubbard_u", "hubbard_anions")}  # a record from before the U table
+    assert DFTSettings(**old).hubbard_u == ()

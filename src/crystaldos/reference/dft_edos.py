@@ -6,7 +6,10 @@ One self-consistent calculation per crystal on a Gamma-centred Monkhorst-Pack me
 whether the crystal is a metal (:func:`band_edges`); the DOS is a Gaussian of width ``sigma`` eV on
 the edos300 grid relative to E_F, in states/eV per cell (both spins), with the eigenvalues kept so
 the set can be re-smeared or re-aligned (to the VBM) later. Spin polarization is used when the
-crystal holds an element of :data:`MAGNETIC_ELEMENTS`, started from ferromagnetic moments. The
+crystal holds an element of :data:`MAGNETIC_ELEMENTS`, started from ferromagnetic moments.
+Settings may add a Hubbard U on the d shells of given elements (:func:`hubbard_setups`; the
+Materials Project's values from :func:`mp_hubbard_u`), applied, as there, only where oxygen or
+fluorine is the most electronegative element of the cell. The
 cell is first idealized to its symmetric primitive cell (:func:`idealized`), so GPAW finds every
 symmetry and reduces the k-mesh fully; the result carries the cell it computed.
 
@@ -69,11 +72,52 @@ class DFTSettings:
     #: search misses: a JARVIS rocksalt TiN kept 4 of 48 operations, 100 instead of 20 k-points
     #: and ran 306 s instead of 68 s (benchmarks/dft_cell_speed.py).
     symprec: float | None = 1e-3
+    #: ((element, U in eV), ...): Dudarev's effective U on the d shell of these elements, in
+    #: cells whose most electronegative element is one of ``hubbard_anions``; () for plain PBE
+    hubbard_u: tuple[tuple[str, float], ...] = ()
+    hubbard_anions: tuple[str, ...] = ("O", "F")
+
+    def __post_init__(self) -> None:
+        # records store the settings as JSON (lists); keep tuples so equal settings compare equal
+        object.__setattr__(self, "magnetic_elements", tuple(self.magnetic_elements))
+        object.__setattr__(self, "hubbard_u",
+                           tuple((str(el), float(u)) for el, u in self.hubbard_u))
+        object.__setattr__(self, "hubbard_anions", tuple(self.hubbard_anions))
 
     def to_dict(self) -> dict:
+        """The settings as plain JSON types (tuples as lists), as records store them."""
+        import json
         from dataclasses import asdict
 
-        return asdict(self)
+        return json.loads(json.dumps(asdict(self)))
+
+
+def mp_hubbard_u() -> tuple[tuple[str, float], ...]:
+    """The Materials Project's U values (eV) for oxides and fluorides, as pymatgen's
+    ``MPRelaxSet`` holds them (the same table under O and F): Co, Cr, Fe, Mn, Mo, Ni, V, W."""
+    from pymatgen.io.vasp.sets import MPRelaxSet
+
+    table = MPRelaxSet.CONFIG["INCAR"]["LDAUU"]
+    if table["O"] != table["F"]:
+        raise ValueError("pymatgen's MPRelaxSet has different U for oxides and fluorides")
+    return tuple(sorted((str(el), float(u)) for el, u in table["O"].items() if u))
+
+
+def hubbard_setups(species: list[str] | tuple[str, ...], settings: DFTSettings
+                   ) -> dict[str, str]:
+    """GPAW's ``setups`` argument that puts ``settings.hubbard_u`` on the d shells of the
+    cell's elements, or {} when the cell's most electronegative element (Pauling) is not one of
+    ``settings.hubbard_anions`` (the Materials Project's rule: U in oxides and fluorides)."""
+    from pymatgen.core import Element
+
+    present = set(species)
+    u = {el: value for el, value in settings.hubbard_u if el in present and value}
+    if not u:
+        return {}
+    most = max(present, key=lambda el: Element(el).X if Element(el).X == Element(el).X else 0)
+    if most not in settings.hubbard_anions:
+        return {}
+    return {el: f":d,{value:g}" for el, value in sorted(u.items())}
 
 
 @dataclass(frozen=True)
@@ -236,7 +280,8 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
                 kpts={"size": tuple(int(n) for n in size), "gamma": True},
                 occupations=FermiDirac(settings.occupation_width), nbands="nao",
                 convergence=scf_convergence(settings),
-                spinpol=spin, txt=None, parallel={"domain": 1})
+                spinpol=spin, setups=hubbard_setups(crystal.species, settings) or "paw",
+                txt=None, parallel={"domain": 1})
     atoms.calc = calc
     try:
         atoms.get_potential_energy()
