@@ -197,6 +197,26 @@ def known_crystals(bundles: dict, train_formulas: set[str]) -> dict:
     out["composition_rule"] = {"class_accuracy": float(np.mean(rule == (pbe == 0)))}
     charge = np.array([charge_rule_says_metal(c.species) for c in crystals])
     out["charge_rule"] = {"class_accuracy": float(np.mean(charge == (pbe == 0)))}
+    out["tm_oxides"] = tm_oxides(bundles, check)
+    return out
+
+
+def tm_oxides(bundles: dict, check) -> dict:
+    """Metal probability of the 3d monoxides (``dft_reference_check.TM_OXIDES``), every one an
+    insulator in experiment; plain PBE calls them all metals, the campaign's PBE+U two of four."""
+    from ase.build import bulk
+
+    from crystaldos.structures.readers import from_ase
+
+    names = list(check.TM_OXIDES)
+    crystals = [from_ase(bulk(**check.TM_OXIDES[n][0]), id=n) for n in names]
+    out: dict = {"crystals": names, "experimental_gap_eV": [check.TM_OXIDES[n][1] for n in names]}
+    for name, bundle in bundles.items():
+        _, _, p_metal, _ = model_outputs(bundle, crystals)
+        if p_metal is None:
+            continue
+        out[name] = {"metal_probability": np.round(p_metal, 3).tolist(),
+                     "class_accuracy": float(np.mean(p_metal <= 0.5))}
     return out
 
 

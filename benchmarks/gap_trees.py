@@ -18,10 +18,13 @@ chosen trees are then scored, never chosen, on
   in ``benchmarks/edos_dft.py``;
 * the known crystals of ``benchmarks/dft_reference_check.py`` at experimental lattice
   constants, against plane-wave PBE: class accuracy and the Spearman rank correlation of gaps;
+* the four 3d monoxides of its ``TM_OXIDES`` (``tm_oxides_experiment``), insulators in
+  experiment: class accuracy (their gaps are experimental, beyond PBE+U);
 
 each beside the rule "every element is a metal => metal", the charge rule, the majority class
 with the mean training gap, and a composition-only nearest-neighbour regressor of the gap and
-metallicity (no structure; k chosen on the evaluated set, which can only flatter it). A variant
+metallicity (no structure; k chosen on the evaluated set, which can only flatter it).
+``--compare`` scores earlier tree sets (the bundled ones, say) on the same materials. A variant
 that also sees the number of atoms and elements of the cell is scored out-of-fold to show why
 the descriptors leave cell size out. With ``--uip chgnet`` every setting is also scored on the
 descriptors plus CHGNet's summary of each crystal
@@ -152,8 +155,10 @@ def rule_strata(crystals: list, metal: np.ndarray) -> dict:
     return out
 
 
-def known_crystals() -> tuple[list, np.ndarray]:
-    """The check crystals of ``dft_reference_check.py`` and their plane-wave PBE gaps (eV)."""
+def known_crystals(table: str = "CRYSTALS") -> tuple[list, np.ndarray]:
+    """The check crystals of ``dft_reference_check.py`` (its ``table``: ``CRYSTALS``, or
+    ``TM_OXIDES``) and their plane-wave PBE gaps (eV; for ``TM_OXIDES`` the experimental
+    gaps, every one an insulator)."""
     from ase.build import bulk
 
     from crystaldos.structures.readers import from_ase
@@ -162,8 +167,10 @@ def known_crystals() -> tuple[list, np.ndarray]:
     spec = importlib.util.spec_from_file_location("dft_reference_check", path)
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
-    crystals = [from_ase(bulk(**value[0]), id=name) for name, value in check.CRYSTALS.items()]
-    return crystals, np.array([value[2] for value in check.CRYSTALS.values()], dtype=float)
+    rows = getattr(check, table)
+    column = 1 if table == "TM_OXIDES" else 2
+    crystals = [from_ase(bulk(**value[0]), id=name) for name, value in rows.items()]
+    return crystals, np.array([value[column] for value in rows.values()], dtype=float)
 
 
 def new_records_check(data, earlier: Path) -> dict:
@@ -198,7 +205,7 @@ def main() -> None:
     from crystaldos.datasets.jsonl import load_jsonl
     from crystaldos.datasets.shared import load_jarvis_edos_sample50
     from crystaldos.errors import DatasetError
-    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.prediction.band_gap import GapTrees, resolve_gap_trees
     from crystaldos.structures.descriptors import descriptor_matrix
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -212,6 +219,9 @@ def main() -> None:
     parser.add_argument("--new-against", type=Path, default=None,
                         help="an earlier assembled set: score the bundled trees (read before "
                         "--bundle replaces them) on the records it lacks, beside the rules")
+    parser.add_argument("--compare", nargs="*", default=[],
+                        help="tree sets (bundled names or folders, read before --bundle "
+                        "replaces them) to score beside the new trees on the same materials")
     args = parser.parse_args()
     try:
         data = load_jsonl(args.data)
@@ -220,6 +230,7 @@ def main() -> None:
 
     if args.new_against is not None:
         result_new = new_records_check(data, args.new_against)
+    compared = {str(name): GapTrees.load(resolve_gap_trees(name)) for name in args.compare}
     fit_records = [r for r in data.records if r.split == "train"]
     val_records = [r for r in data.records if r.split == "val"]
     test_records = [r for r in data.records if r.split == "test"]
@@ -262,11 +273,13 @@ def main() -> None:
     jarvis = load_jarvis_edos_sample50()
     jarvis_gap = dos_gaps(data.grid, jarvis.spectra())
     known, known_gap = known_crystals()
+    oxides, oxide_gap = known_crystals("TM_OXIDES")
     for name, cs, true_metal, true_gap in (
             ("dft_val", [r.crystal for r in val_records], val_metal, val_gap),
             ("dft_test", [r.crystal for r in test_records], test_metal, test_gap),
             ("jarvis50", [r.crystal for r in jarvis.records], jarvis_gap == 0, jarvis_gap),
-            ("known_crystals", known, known_gap == 0, known_gap)):
+            ("known_crystals", known, known_gap == 0, known_gap),
+            ("tm_oxides_experiment", oxides, oxide_gap == 0, oxide_gap)):
         start = time.perf_counter()
         p, g = trees.predict(cs)
         seconds = (time.perf_counter() - start) / len(cs)
@@ -274,6 +287,10 @@ def main() -> None:
                              "gap_trees": scores(p, g, true_metal, true_gap),
                              **baselines(crystals, metal, gap, cs, true_metal, true_gap),
                              "seconds_per_structure": seconds}
+        if compared:
+            evaluations[name]["compared"] = {
+                label: scores(*other.predict(cs), true_metal, true_gap)
+                for label, other in compared.items()}
         if not name.startswith("dft_"):
             evaluations[name]["wrong_calls"] = [
                 {"id": c.id, "formula": c.formula, "metal_probability": round(float(q), 3),
