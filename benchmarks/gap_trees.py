@@ -24,14 +24,16 @@ chosen trees are then scored, never chosen, on
 each beside the rule "every element is a metal => metal", the charge rule, the majority class
 with the mean training gap, and a composition-only nearest-neighbour regressor of the gap and
 metallicity (no structure; k chosen on the evaluated set, which can only flatter it).
-``--compare`` scores earlier tree sets (the bundled ones, say) on the same materials. A variant
-that also sees the number of atoms and elements of the cell is scored out-of-fold to show why
-the descriptors leave cell size out. With ``--uip chgnet`` every setting is also scored on the
-descriptors plus CHGNet's summary of each crystal
-(:func:`crystaldos.structures.descriptors.uip_descriptors`), and the choice runs over both.
-``rule_strata`` counts the train materials and JARVIS-50 in
-each stratum of the two composition rules, with their share of metals. Writes
-``benchmarks/results_gap_trees/metrics.json``.
+The chosen trees carry 68 % and 95 % gap intervals
+(:meth:`crystaldos.prediction.band_gap.GapTrees.with_intervals`); ``gap_intervals`` gives their
+coverage and mean width on each evaluated set beside a constant-width interval (the point gap
++- the out-of-fold absolute error at that level). ``--compare`` scores earlier tree sets (the
+bundled ones, say) on the same materials. A variant that also sees the number of atoms and
+elements of the cell is scored out-of-fold to show why the descriptors leave cell size out.
+With ``--uip chgnet`` every setting is also scored on the descriptors plus CHGNet's summary of
+each crystal (:func:`crystaldos.structures.descriptors.uip_descriptors`), and the choice runs
+over both. ``rule_strata`` counts the train materials and JARVIS-50 in each stratum of the two
+composition rules, with their share of metals. Writes ``benchmarks/results_gap_trees/metrics.json``.
 """
 
 from __future__ import annotations
@@ -133,6 +135,31 @@ def baselines(train_crystals: list, metal: np.ndarray, gap: np.ndarray, crystals
     pred = knn.predict(crystals)
     out["composition_knn"] = {**scores(pred[:, 0], np.where(pred[:, 0] >= 0.5, 0.0, pred[:, 1]),
                                        true_metal, true_gap), "k": k}
+    return out
+
+
+def interval_scores(bounds: dict, point: np.ndarray, true_gap: np.ndarray,
+                    constant: dict[str, float]) -> dict:
+    """Coverage (all; the gapped materials alone) and mean width (eV) of each central gap
+    interval of the trees (``bounds``: the columns of :meth:`GapTrees.predict_intervals`),
+    beside the constant-width baseline: the point gap +- ``constant[level]`` (split-conformal
+    on out-of-fold absolute errors), clipped at 0."""
+    from crystaldos.prediction.band_gap import INTERVAL_LEVELS, interval_columns
+
+    out = {}
+    for level in INTERVAL_LEVELS:
+        low, high = (bounds[c] for c in interval_columns(level))
+        c = constant[str(level)]
+        base_low, base_high = np.clip(point - c, 0, None), point + c
+        inside = (true_gap >= low) & (true_gap <= high)
+        gapped = true_gap > 0
+        out[str(level)] = {
+            "coverage": round(float(np.mean(inside)), 4),
+            "coverage_gapped": round(float(np.mean(inside[gapped])), 4) if gapped.any() else None,
+            "mean_width_eV": round(float(np.mean(high - low)), 4),
+            "constant_width_coverage": round(float(np.mean((true_gap >= base_low)
+                                                           & (true_gap <= base_high))), 4),
+            "constant_width_mean_width_eV": round(float(np.mean(base_high - base_low)), 4)}
     return out
 
 
@@ -265,7 +292,15 @@ def main() -> None:
 
     start = time.perf_counter()
     trees = GapTrees.fit(features, metal, gap, settings, card={"uip": uip} if uip else None)
+    trees = trees.with_intervals(features, gap)
     result["fit_seconds"] = round(time.perf_counter() - start, 2)
+    # the baseline interval: the point gap +- a constant from its out-of-fold errors
+    from crystaldos.prediction.band_gap import INTERVAL_LEVELS, conformal_correction
+
+    _, oof_gap = out_of_fold(features, metal, gap, settings)
+    constant = {str(level): conformal_correction(oof_gap, oof_gap, gap, level)
+                for level in INTERVAL_LEVELS}
+    result["interval"] = {**trees.card["interval"], "constant_width_eV": constant}
 
     evaluations = {}
     val_metal, val_gap = labels(val_records)
@@ -281,10 +316,13 @@ def main() -> None:
             ("known_crystals", known, known_gap == 0, known_gap),
             ("tm_oxides_experiment", oxides, oxide_gap == 0, oxide_gap)):
         start = time.perf_counter()
-        p, g = trees.predict(cs)
+        x_eval = trees.descriptors(cs)
+        p, g = trees.predict_descriptors(x_eval)
         seconds = (time.perf_counter() - start) / len(cs)
         evaluations[name] = {"n": len(cs), "n_metals": int(true_metal.sum()),
                              "gap_trees": scores(p, g, true_metal, true_gap),
+                             "gap_intervals": interval_scores(
+                                 trees.predict_intervals(x_eval, g), g, true_gap, constant),
                              **baselines(crystals, metal, gap, cs, true_metal, true_gap),
                              "seconds_per_structure": seconds}
         if compared:

@@ -501,15 +501,20 @@ def gap(inputs: Inputs, output: OutputTable = None,
     graph): `crystaldos models` lists the tree sets with their accuracy. The default trees
     give pbe-edos's metal_probability and band_gap_direct_eV. Exit status 1 if any is
     skipped."""
-    from crystaldos.prediction.band_gap import ROW_COLUMNS, GapTrees
+    from crystaldos.prediction.band_gap import GapTrees, interval_columns
 
     trees = GapTrees.load(trees_name)
+    low, high = interval_columns(0.95)
+
+    def interval(r: dict) -> str:
+        return f" (95 % {r[low]:.2f}-{r[high]:.2f})" if low in r else ""
+
     done, skipped = _rows_per_structure(
-        inputs, output, ROW_COLUMNS, trees.row,
+        inputs, output, trees.row_columns(), trees.row,
         lambda r: (f"{r['id']:>24s}  {r['formula']:>14s}  P(metal) "
                    f"{r['metal_probability']:.3f}  "
                    + ("metal" if r["metal"] else f"gap {r['band_gap_eV']:.2f} eV")
-                   + (f"  ({r['note']})" if r["note"] else "")))
+                   + interval(r) + (f"  ({r['note']})" if r["note"] else "")))
     typer.echo(f"{done} predicted ({trees.card.get('validation_note', '')}); {skipped} skipped"
                + (f" -> {output}" if output is not None and done else ""))
     if skipped:

@@ -44,6 +44,45 @@ def test_trees_fit_save_load_and_give_zero_gap_to_metals(tmp_path) -> None:
     assert row["ood_score"] is None and row["note"] == ""  # a card without a domain
 
 
+def test_conformal_correction_makes_intervals_cover_the_level() -> None:
+    from crystaldos.prediction.band_gap import conformal_correction
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=999)
+    low, high = np.full(999, -0.5), np.full(999, 0.5)  # too narrow for 95 %
+    c = conformal_correction(low, high, y, 0.95)
+    assert np.mean((y >= low - c) & (y <= high + c)) == pytest.approx(0.95, abs=0.002)
+    assert conformal_correction(low - 5, high + 5, y, 0.68) < 0  # too wide: narrowed
+
+
+def test_gap_intervals_are_saved_hold_the_point_and_reach_zero_for_metals(tmp_path) -> None:
+    pytest.importorskip("sklearn")
+    from crystaldos.prediction.band_gap import interval_columns
+
+    crystals = metals_and_salts(36)
+    metal = np.array([composition_says_metal(c.species) for c in crystals])
+    x = descriptor_matrix(crystals)
+    gaps = np.where(metal, 0.0, 2.0 * x[:, 1])
+    settings = {"max_iter": 30, "min_samples_leaf": 2}
+    plain = GapTrees.fit(x, metal, gaps, settings)
+    assert plain.interval_columns() == {} and plain.predict_intervals(x, gaps) == {}
+    trees = plain.with_intervals(x, gaps, folds=3)
+    assert set(trees.card["interval"]["conformal_correction_eV"]) == {"0.68", "0.95"}
+    trees.save(tmp_path / "trees")
+    loaded = GapTrees.load(tmp_path / "trees")
+    assert loaded.digest() == trees.digest() != plain.digest()
+    _, g = loaded.predict(crystals)
+    bounds = loaded.predict_intervals(x, g)
+    low68, high68 = (bounds[c] for c in interval_columns(0.68))
+    low95, high95 = (bounds[c] for c in interval_columns(0.95))
+    assert np.all(low95 <= low68) and np.all(low68 <= g) and np.all(g <= high68)
+    assert np.all(high68 <= high95) and np.all(low95 >= 0)
+    assert np.all(low95[metal] == 0)  # a metal's gap of 0 lies inside
+    row = loaded.row(crystals[0])
+    assert set(loaded.row_columns()) == set(row)
+    assert row["band_gap_low95_eV"] <= row["band_gap_eV"] <= row["band_gap_high95_eV"]
+
+
 def test_rows_score_the_distance_to_training_and_name_unseen_elements(tmp_path) -> None:
     pytest.importorskip("sklearn")
     from crystaldos.models.domain import training_domain

@@ -82,6 +82,13 @@ def test_gap_trees_named_by_the_card_fill_the_head_columns(tiny_model_dir: Path,
     assert pipeline.description()["gap_trees_sha256"] == trees.digest()
     other = GapTrees.fit(x, ~metal, np.where(metal, 3.0, 0.0), {"max_iter": 10})
     assert other.digest() != trees.digest()
+    # trees with gap intervals add their columns to the rows
+    trees.with_intervals(x, np.where(metal, 0.0, 3.0), folds=3).save(tmp_path / "trees")
+    pipeline = PredictionPipeline(load_model(model))
+    assert {"band_gap_low95_eV", "band_gap_high68_eV"} <= set(pipeline.columns)
+    values = next(r for r in pipeline.run([crystal]) if not isinstance(r, Failure)).values
+    assert values["band_gap_low95_eV"] <= values["band_gap_direct_eV"] <= \
+        values["band_gap_high95_eV"]
 
 
 def test_a_structure_the_gap_trees_refuse_is_a_failure_row(tiny_model_dir: Path,

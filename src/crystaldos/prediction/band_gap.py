@@ -9,6 +9,10 @@ universal potential (``"uip": "chgnet"``) also read that potential's summary of 
 potential; none needs scikit-learn at prediction time. The electronic DOS models whose card
 names ``gap_trees`` take their ``metal_probability`` and ``band_gap_direct_eV`` columns from
 them.
+A tree set may also carry gap intervals (:meth:`GapTrees.with_intervals`): quantile trees fitted
+on every training crystal (metals at gap 0, so the interval of a likely metal reaches 0),
+widened by split-conformal corrections from out-of-fold residuals so that the 68 % and 95 %
+intervals cover those shares of the training materials out of fold.
 The card (``trees.json``) records the command, the training data, the validation figures and
 the training ``domain`` (:func:`crystaldos.models.domain.training_domain`), from which each row
 of :meth:`GapTrees.row` gets an out-of-domain score and a note.
@@ -38,6 +42,28 @@ ROW_COLUMNS = {"id": "str", "formula": "str", "metal_probability": "float", "met
                "band_gap_eV": "float", "ood_score": "float", "note": "str"}
 #: the tree settings (scikit-learn ``HistGradientBoosting*`` arguments) of :meth:`GapTrees.fit`
 DEFAULT_SETTINGS: dict[str, Any] = {"random_state": 0}
+#: central interval levels of :meth:`GapTrees.with_intervals`, and their columns (low, high)
+INTERVAL_LEVELS = (0.68, 0.95)
+
+
+def interval_columns(level: float) -> tuple[str, str]:
+    """The (low, high) row columns of the central ``level`` gap interval, eV."""
+    percent = round(level * 100)
+    return f"band_gap_low{percent}_eV", f"band_gap_high{percent}_eV"
+
+
+def quantile_file(q: float) -> str:
+    return f"gap_q{q:.3f}.npz"
+
+
+def conformal_correction(low: np.ndarray, high: np.ndarray, y: np.ndarray, level: float
+                         ) -> float:
+    """Split-conformal widening (eV) of intervals [low, high] so that they cover ``level`` of
+    ``y`` (Romano et al. 2019): the ceil((n + 1) level)-th smallest conformity score
+    max(low - y, y - high); negative when the intervals are too wide."""
+    scores = np.sort(np.maximum(low - y, y - high))
+    rank = min(int(np.ceil((len(y) + 1) * level)), len(y)) - 1
+    return float(scores[rank])
 
 
 def bundled_gap_trees() -> list[str]:
@@ -65,6 +91,8 @@ class GapTrees:
     gap: BoostedTrees
     threshold: float
     card: dict[str, Any]
+    #: quantile trees of the gap (metals at 0) at the card's ``interval.quantiles``, or ()
+    quantiles: tuple[BoostedTrees, ...] = ()
 
     @classmethod
     def fit(cls, x: np.ndarray, is_metal: np.ndarray, gaps: np.ndarray,
@@ -86,6 +114,66 @@ class GapTrees:
         return cls(BoostedTrees.from_sklearn(classifier), BoostedTrees.from_sklearn(regressor),
                    0.5, {**(card or {}), "settings": kwargs})
 
+    def with_intervals(self, x: np.ndarray, gaps: np.ndarray, folds: int = 5,
+                       levels: tuple[float, ...] = INTERVAL_LEVELS) -> GapTrees:
+        """These trees plus gap intervals (needs scikit-learn): for each central ``level``,
+        quantile trees at (1 - level) / 2 and (1 + level) / 2 fitted on descriptors (n, d) and
+        gaps (n,) of every crystal (0 for metals), with the settings of :meth:`fit`; the
+        conformal correction of each level comes from ``folds``-fold out-of-fold intervals of
+        the same trees (:func:`conformal_correction`)."""
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.model_selection import KFold
+
+        y = np.asarray(gaps, dtype=np.float64)
+        settings = dict(self.card.get("settings", DEFAULT_SETTINGS))
+        qs = sorted({round(q, 4) for level in levels for q in ((1 - level) / 2, (1 + level) / 2)})
+
+        def fitted(rows: np.ndarray, q: float) -> Any:
+            return HistGradientBoostingRegressor(loss="quantile", quantile=q,
+                                                 **settings).fit(x[rows], y[rows])
+
+        oof = np.zeros((len(qs), len(y)))
+        split = KFold(folds, shuffle=True, random_state=0).split(x)
+        for fit_rows, held in split:
+            for i, q in enumerate(qs):
+                oof[i, held] = fitted(fit_rows, q).predict(x[held])
+        oof = np.sort(oof, axis=0)  # quantile trees may cross
+        corrections = {}
+        for level in levels:
+            low, high = qs.index(round((1 - level) / 2, 4)), qs.index(round((1 + level) / 2, 4))
+            corrections[str(level)] = conformal_correction(oof[low], oof[high], y, level)
+        everything = np.arange(len(y))
+        trees = tuple(BoostedTrees.from_sklearn(fitted(everything, q)) for q in qs)
+        interval = {"levels": list(levels), "quantiles": qs, "folds": folds,
+                    "conformal_correction_eV": corrections}
+        return GapTrees(self.metal, self.gap, self.threshold,
+                        {**self.card, "interval": interval}, trees)
+
+    def interval_columns(self) -> dict[str, str]:
+        """The interval row columns these trees give (name -> type), none without quantiles."""
+        if not self.quantiles:
+            return {}
+        return {c: "float" for level in self.card["interval"]["levels"]
+                for c in interval_columns(level)}
+
+    def predict_intervals(self, x: np.ndarray, gap: np.ndarray) -> dict[str, np.ndarray]:
+        """Each interval column (n,) in eV from descriptors (n, d), widened to hold the point
+        ``gap`` (n,) of :meth:`predict_descriptors`; {} without quantile trees."""
+        if not self.quantiles:
+            return {}
+        interval = self.card["interval"]
+        qs = [round(q, 4) for q in interval["quantiles"]]
+        values = np.sort(np.stack([t.decision(x) for t in self.quantiles]), axis=0)
+        out = {}
+        for level in interval["levels"]:
+            c = float(interval["conformal_correction_eV"][str(level)])
+            low = values[qs.index(round((1 - level) / 2, 4))] - c
+            high = values[qs.index(round((1 + level) / 2, 4))] + c
+            low_col, high_col = interval_columns(level)
+            out[low_col] = np.clip(np.minimum(low, gap), 0, None)
+            out[high_col] = np.maximum(high, gap)
+        return out
+
     @classmethod
     def load(cls, directory: str | Path | None = None) -> GapTrees:
         """The trees in ``directory``: a folder, or the name of a bundled set
@@ -100,8 +188,10 @@ class GapTrees:
         except (OSError, json.JSONDecodeError) as err:
             raise CrystalDosError(f"{folder / CARD_NAME}: cannot read the gap trees' card "
                                   f"({err})") from None
+        quantiles = tuple(BoostedTrees.load(folder / quantile_file(q))
+                          for q in card.get("interval", {}).get("quantiles", ()))
         return cls(BoostedTrees.load(folder / METAL_TREES), BoostedTrees.load(folder / GAP_TREES),
-                   float(card["threshold"]), card)
+                   float(card["threshold"]), card, quantiles)
 
     def save(self, directory: str | Path) -> None:
         from crystaldos.safe_io import atomic_write_text
@@ -110,6 +200,9 @@ class GapTrees:
         folder.mkdir(parents=True, exist_ok=True)
         self.metal.save(folder / METAL_TREES)
         self.gap.save(folder / GAP_TREES)
+        for q, trees in zip(self.card.get("interval", {}).get("quantiles", ()), self.quantiles,
+                            strict=True):
+            trees.save(folder / quantile_file(q))
         atomic_write_text(folder / CARD_NAME,
                           json.dumps({**self.card, "threshold": self.threshold}, indent=1) + "\n")
 
@@ -119,7 +212,9 @@ class GapTrees:
         import hashlib
 
         h = hashlib.sha256(repr((self.threshold, self.uip)).encode())
-        for trees in (self.metal, self.gap):
+        if self.quantiles:
+            h.update(repr(self.card["interval"]).encode())
+        for trees in (self.metal, self.gap, *self.quantiles):
             for name, value in sorted(trees.__dict__.items()):
                 h.update(name.encode())
                 h.update(np.ascontiguousarray(value).tobytes())
@@ -150,10 +245,12 @@ class GapTrees:
 
     def head_values(self, crystal: Crystal) -> dict[str, float]:
         """The head columns of a prediction row (``metal_probability``,
-        ``band_gap_direct_eV``) for one crystal."""
-        probability, gap = self.predict([crystal])
+        ``band_gap_direct_eV``, and the :meth:`interval_columns`) for one crystal."""
+        x = self.descriptors([crystal])
+        probability, gap = self.predict_descriptors(x)
         return {"band_gap_direct_eV": round(float(gap[0]), 4),
-                "metal_probability": round(float(probability[0]), 4)}
+                "metal_probability": round(float(probability[0]), 4),
+                **{k: round(float(v[0]), 4) for k, v in self.predict_intervals(x, gap).items()}}
 
     def ood_score(self, crystal: Crystal) -> float | None:
         """Composition distance to the training materials
@@ -181,14 +278,21 @@ class GapTrees:
         note = metallicity_note(crystal.species, probability)
         return out + ([note] if note else [])
 
+    def row_columns(self) -> dict[str, str]:
+        """The columns of :meth:`row` (name -> type)."""
+        return {**ROW_COLUMNS, **self.interval_columns()}
+
     def row(self, crystal: Crystal) -> dict[str, Any]:
         """One output row of ``crystaldos gap``: id, formula, metal probability, the call at
-        the threshold, the gap (eV), the out-of-domain score and the notes (``; ``-joined)."""
-        probability, gap = self.predict([crystal])
+        the threshold, the gap (eV) and its intervals if the trees have them, the
+        out-of-domain score and the notes (``; ``-joined)."""
+        x = self.descriptors([crystal])
+        probability, gap = self.predict_descriptors(x)
         p = float(probability[0])
         score = self.ood_score(crystal)
         return {"id": crystal.id, "formula": crystal.formula,
                 "metal_probability": round(p, 4), "metal": bool(p >= self.threshold),
                 "band_gap_eV": round(float(gap[0]), 4),
+                **{k: round(float(v[0]), 4) for k, v in self.predict_intervals(x, gap).items()},
                 "ood_score": None if score is None else round(score, 3),
                 "note": "; ".join(self.notes(crystal, p))}

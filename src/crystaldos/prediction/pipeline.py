@@ -91,6 +91,8 @@ class PredictionPipeline:
         self.network_heads = model_heads(bundle.model) > 0
         self.gap_trees = bundle.gap_trees  # when set, they fill the head columns
         heads = HEAD_COLUMNS if self.network_heads or self.gap_trees is not None else {}
+        if self.gap_trees is not None:
+            heads = {**heads, **self.gap_trees.interval_columns()}
         extra = {**heads, **self.property_columns}
         if self.ensemble:
             from crystaldos.prediction.uncertainty import uncertainty_columns

@@ -137,6 +137,17 @@ def _clean(value: Any) -> Any:
     return plain_value(value)
 
 
+def _interval95(values: dict[str, Any], column: str) -> list[float] | None:
+    """[low, high] of the 95 % interval the row gives for ``column`` (the gap trees' band gap
+    interval, :func:`crystaldos.prediction.band_gap.interval_columns`), or None."""
+    from crystaldos.prediction.band_gap import interval_columns
+
+    low, high = interval_columns(0.95)
+    if column != "band_gap_direct_eV" or values.get(low) is None:
+        return None
+    return [_clean(values[low]), _clean(values[high])]
+
+
 def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[float],
                 ) -> dict[str, Any]:
     """Spectra, shown properties and Cv(T)/S(T) of ``crystal`` from every served model.
@@ -144,10 +155,9 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
     Returns ``{"structure": ..., "models": [...]}``; each model entry has ``name``, ``kind``,
     ``unit`` (cm^-1 or eV), ``x``, ``dos`` (phonon: max-normalized; electronic: the model's
     own normalization), ``dos_std`` (ensembles: the per-bin one-sigma spread),
-    ``normalization``,
-    ``properties`` ({column: {label, unit, value}}), ``note``, ``caveat``; phonon entries
-    also ``curves`` ({T, cv, s} per formula unit). A model that fails for this structure comes
-    with ``error`` instead.
+    ``normalization``, ``properties`` ({column: {label, unit, value, std, interval95}}),
+    ``note``, ``caveat``; phonon entries also ``curves`` ({T, cv, s} per formula unit). A
+    model that fails for this structure comes with ``error`` instead.
     """
     from crystaldos.prediction.pipeline import PredictionPipeline
     from crystaldos.prediction.schema import Failure
@@ -179,7 +189,8 @@ def predict_one(crystal: Crystal, registry: ModelRegistry, temperatures: list[fl
             "normalization": row.spectrum.normalization, "note": row.values.get("note", ""),
             "properties": {col: {"label": label, "unit": unit,
                                  "value": _clean(row.values.get(col)),
-                                 "std": _clean(row.values.get(std_column(col)))}
+                                 "std": _clean(row.values.get(std_column(col))),
+                                 "interval95": _interval95(row.values, col)}
                            for col, (label, unit) in shown.items()}})
         if row.spread is not None:  # an ensemble: calibrated one-sigma spread per bin
             item["dos_std"] = np.round(row.spread.values, 6).tolist()

@@ -114,7 +114,8 @@ function drawProperties() {
     const body = Object.entries(ms[0].properties).map(([col, p]) =>
       `<tr><td>${p.label}</td>` + ms.map((m) => {
         const q = m.properties[col];
-        return `<td>${fmt(q.value)}${q.std !== null && q.std !== undefined ? " ± " + fmt(q.std) : ""}</td>`;
+        const interval = q.interval95 ? ` (95 %: ${fmt(q.interval95[0])}–${fmt(q.interval95[1])})` : "";
+        return `<td>${fmt(q.value)}${q.std !== null && q.std !== undefined ? " ± " + fmt(q.std) : ""}${interval}</td>`;
       }).join("") + `<td>${p.unit}</td></tr>`);
     blocks.push(head + body.join(""));
   }
