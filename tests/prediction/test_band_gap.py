@@ -23,13 +23,18 @@ def metals_and_salts(n: int) -> list:
     return out
 
 
+def toy_gaps(n: int) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """(crystals, is_metal, descriptors, gaps) of :func:`metals_and_salts`: a toy gap that
+    grows with the electronegativity spread of the salt, 0 for the metals."""
+    crystals = metals_and_salts(n)
+    metal = np.array([composition_says_metal(c.species) for c in crystals])
+    x = descriptor_matrix(crystals)
+    return crystals, metal, x, np.where(metal, 0.0, 2.0 * x[:, 1])
+
+
 def test_trees_fit_save_load_and_give_zero_gap_to_metals(tmp_path) -> None:
     pytest.importorskip("sklearn")
-    crystals = metals_and_salts(24)
-    metal = np.array([composition_says_metal(c.species) for c in crystals])
-    # a toy gap that grows with the electronegativity spread of the salt
-    x = descriptor_matrix(crystals)
-    gaps = np.where(metal, 0.0, 2.0 * x[:, 1])
+    crystals, metal, x, gaps = toy_gaps(24)
     trees = GapTrees.fit(x, metal, gaps, {"max_iter": 30, "min_samples_leaf": 2},
                          card={"validation_note": "toy"})
     trees.save(tmp_path / "trees")
@@ -59,10 +64,7 @@ def test_gap_intervals_are_saved_hold_the_point_and_reach_zero_for_metals(tmp_pa
     pytest.importorskip("sklearn")
     from crystaldos.prediction.band_gap import interval_columns
 
-    crystals = metals_and_salts(36)
-    metal = np.array([composition_says_metal(c.species) for c in crystals])
-    x = descriptor_matrix(crystals)
-    gaps = np.where(metal, 0.0, 2.0 * x[:, 1])
+    crystals, metal, x, gaps = toy_gaps(36)
     settings = {"max_iter": 30, "min_samples_leaf": 2}
     plain = GapTrees.fit(x, metal, gaps, settings)
     assert plain.interval_columns() == {} and plain.predict_intervals(x, gaps) == {}
