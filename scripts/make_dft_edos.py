@@ -267,11 +267,13 @@ def to_recompute(store, basis: str, elements: set[str], settings) -> list[tuple[
 
 
 def to_recompute_hubbard(store, settings) -> list[tuple[str, str, object]]:
-    """(id, set, Crystal) of the latest records whose Hubbard U on their cell
-    (:func:`crystaldos.reference.dft_edos.hubbard_setups`) under ``settings`` differs from the
-    U they were computed with (a U table added or changed: the oxides and fluorides of the
-    table's elements), cheapest first by the seconds each took; each cell is the one stored."""
-    from crystaldos.reference.dft_edos import DFTSettings, hubbard_setups
+    """(id, set, Crystal) of the latest records whose Hubbard U
+    (:func:`crystaldos.reference.dft_edos.hubbard_setups`) or spin polarization under
+    ``settings`` (:func:`crystaldos.reference.dft_edos.cell_treatment`) differs from what they
+    were computed with (a U table added or changed: the oxides and fluorides of the table's
+    elements; whether a record was polarized is read from its eigenvalues' spin channels),
+    cheapest first by the seconds each took; each cell is the one stored."""
+    from crystaldos.reference.dft_edos import DFTSettings, cell_treatment, hubbard_setups
     from crystaldos.reference.shards import latest_records
     from crystaldos.structures.readers import from_arrays
 
@@ -280,7 +282,9 @@ def to_recompute_hubbard(store, settings) -> list[tuple[str, str, object]]:
         if "lattice" not in r:  # a failure record keeps no cell
             continue
         old = DFTSettings(**r["settings"])
-        if hubbard_setups(r["species"], old) == hubbard_setups(r["species"], settings):
+        polarized = len(r["eigenvalues"]) == 2
+        if hubbard_setups(r["species"], old) == hubbard_setups(r["species"], settings) and \
+                polarized == cell_treatment(r["species"], settings)["spin"]:
             continue
         crystal = from_arrays(r["lattice"], r["species"], frac_coords=r["frac_coords"],
                               id=r["id"], source=f"{r['set']}:{r['id']}")
@@ -452,7 +456,8 @@ def main() -> None:
                         "Co, Cr, Fe, Mn, Mo, Ni, V, W in oxides and fluorides; none: plain PBE "
                         "(every record before)")
     parser.add_argument("--recompute-hubbard", action="store_true",
-                        help="compute again the records whose U differs from --hubbard-u's")
+                        help="compute again the records whose U (and the spin treatment that "
+                        "comes with it) differs from --hubbard-u's")
     parser.add_argument("--nscf-kpoint-density", type=float, default=4.0,
                         help="k-points per Å^-1 of a non-self-consistent pass for the "
                         "eigenvalues")

@@ -241,12 +241,14 @@ def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
     store = RecordShards(tmp_path / "campaign", prefix="dft_edos")
     plain, plus_u = DFTSettings(), DFTSettings(hubbard_u=mp_hubbard_u())
 
-    def record(ident: str, species: list[str], seconds: float, settings: dict) -> dict:
+    def record(ident: str, species: list[str], seconds: float, settings: dict,
+               spins: int = 2) -> dict:
         return {"id": ident, "set": "test", "formula": "".join(species),
                 "lattice": [[0, 2.1, 2.1], [2.1, 0, 2.1], [2.1, 2.1, 0]], "species": species,
                 "frac_coords": [[0, 0, 0], [0.5, 0.5, 0.5]], "gap": 0.0, "is_metal": True,
                 "vbm": None, "cbm": None, "n_valence": 16.0, "grid": EDOS_300.to_dict(),
-                "dos": [0.5] * 300, "settings": settings, "seconds": seconds}
+                "dos": [0.5] * 300, "settings": settings, "seconds": seconds,
+                "eigenvalues": [[[-1.0, 1.0]]] * spins}
 
     store.append(record("nio", ["Ni", "O"], 70.0, plain.to_dict()))
     store.append(record("mno", ["Mn", "O"], 40.0, plain.to_dict()))
@@ -258,3 +260,6 @@ def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
     assert [ident for ident, _, _ in module.to_recompute_hubbard(store, plus_u)] == ["nio"]
     back = module.to_recompute_hubbard(store, plain)  # dropping the table recomputes mno
     assert [ident for ident, _, _ in back] == ["mno"]
+    # a V oxide computed with its U but unpolarized (before spin came with the U)
+    store.append(record("vo", ["V", "O"], 5.0, plus_u.to_dict(), spins=1))
+    assert [ident for ident, _, _ in module.to_recompute_hubbard(store, plus_u)] == ["vo", "nio"]

@@ -173,3 +173,16 @@ def test_settings_round_trip_through_json_records() -> None:
     old = {k: v for k, v in DFTSettings().to_dict().items()
            if k not in ("hubbard_u", "hubbard_anions")}  # a record from before the U table
     assert DFTSettings(**old).hubbard_u == ()
+
+
+def test_an_element_with_a_u_is_spin_polarized_and_starts_magnetic() -> None:
+    from crystaldos.reference.dft_edos import cell_treatment, mp_hubbard_u
+
+    plus_u = DFTSettings(hubbard_u=mp_hubbard_u())
+    vanadium = cell_treatment(["V", "O", "O"], plus_u)
+    assert vanadium["spin"] and vanadium["magnetic"] == ["V"] and vanadium["setups"]
+    assert not cell_treatment(["V", "O", "O"], DFTSettings())["spin"]  # plain PBE: V is not
+    assert cell_treatment(["V", "S", "S"], plus_u) == cell_treatment(["V", "S", "S"],
+                                                                     DFTSettings())
+    nickel = cell_treatment(["Ni", "O"], DFTSettings())
+    assert nickel["spin"] and nickel["magnetic"] == ["Ni"] and nickel["setups"] == {}

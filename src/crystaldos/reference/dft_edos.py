@@ -9,7 +9,8 @@ the set can be re-smeared or re-aligned (to the VBM) later. Spin polarization is
 crystal holds an element of :data:`MAGNETIC_ELEMENTS`, started from ferromagnetic moments.
 Settings may add a Hubbard U on the d shells of given elements (:func:`hubbard_setups`; the
 Materials Project's values from :func:`mp_hubbard_u`), applied, as there, only where oxygen or
-fluorine is the most electronegative element of the cell. The
+fluorine is the most electronegative element of the cell; such a cell is spin-polarized with
+those elements starting magnetic (:func:`cell_treatment`). The
 cell is first idealized to its symmetric primitive cell (:func:`idealized`), so GPAW finds every
 symmetry and reduces the k-mesh fully; the result carries the cell it computed.
 
@@ -120,6 +121,26 @@ def hubbard_setups(species: list[str] | tuple[str, ...], settings: DFTSettings
     return {el: f":d,{value:g}" for el, value in sorted(u.items())}
 
 
+def magnetic_species(species: list[str] | tuple[str, ...], settings: DFTSettings
+                     ) -> frozenset[str]:
+    """The elements of a cell that start with ``settings.initial_moment``: those of
+    ``magnetic_elements`` and, as in the Materials Project's GGA+U runs, every element that
+    gets a U there (a U on the d shell of an unpolarized V or W oxide cannot split a partly
+    filled level)."""
+    return frozenset(settings.magnetic_elements) | frozenset(hubbard_setups(species, settings))
+
+
+def cell_treatment(species: list[str] | tuple[str, ...], settings: DFTSettings) -> dict:
+    """What ``settings`` do to one cell beyond the shared numerics: spin polarization, the
+    elements that start magnetic, the initial moment and the Hubbard U setups. Two records of
+    a cell with the same treatment (and numerics) are the same calculation."""
+    magnetic = magnetic_species(species, settings)
+    spin = spin_polarized_species(species, settings.spin, magnetic)
+    return {"spin": spin, "setups": hubbard_setups(species, settings),
+            "magnetic": sorted(set(species) & magnetic) if spin else [],
+            "initial_moment": settings.initial_moment if spin else 0.0}
+
+
 @dataclass(frozen=True)
 class BandEdges:
     """Band edges (eV, same zero as the eigenvalues; cbm NaN for a metal) and gap >= 0."""
@@ -191,11 +212,17 @@ def spin_polarized(crystal: Crystal, spin: str = "auto",
                    ) -> bool:
     """Whether ``crystal`` is computed spin-polarized: ``spin`` "on" or "off", or "auto": when
     it holds one of ``magnetic_elements``."""
+    return spin_polarized_species(crystal.species, spin, magnetic_elements)
+
+
+def spin_polarized_species(species: list[str] | tuple[str, ...], spin: str,
+                           magnetic_elements: frozenset[str] | tuple[str, ...]) -> bool:
+    """:func:`spin_polarized` of a cell's ``species``."""
     if spin not in ("auto", "on", "off"):
         raise ValueError(f"spin must be auto, on or off, not {spin!r}")
     if spin != "auto":
         return spin == "on"
-    return any(s in magnetic_elements for s in crystal.species)
+    return any(s in magnetic_elements for s in species)
 
 
 def idealized(crystal: Crystal, symprec: float | None) -> Crystal:
@@ -269,10 +296,11 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
     where = crystal.source or crystal.id
     crystal = idealized(crystal, settings.symprec)
     atoms = crystal.to_ase()
-    spin = spin_polarized(crystal, settings.spin, settings.magnetic_elements)
+    treatment = cell_treatment(crystal.species, settings)
+    spin = treatment["spin"]
     if spin:
         atoms.set_initial_magnetic_moments([settings.initial_moment
-                                            if s in settings.magnetic_elements else 0.0
+                                            if s in treatment["magnetic"] else 0.0
                                             for s in crystal.species])
     size, _ = kpts2sizeandoffsets(density=settings.kpoint_density, gamma=True, atoms=atoms)
     start = time.perf_counter()
@@ -280,7 +308,7 @@ def gpaw_edos(crystal: Crystal, settings: DFTSettings | None = None,
                 kpts={"size": tuple(int(n) for n in size), "gamma": True},
                 occupations=FermiDirac(settings.occupation_width), nbands="nao",
                 convergence=scf_convergence(settings),
-                spinpol=spin, setups=hubbard_setups(crystal.species, settings) or "paw",
+                spinpol=spin, setups=treatment["setups"] or "paw",
                 txt=None, parallel={"domain": 1})
     atoms.calc = calc
     try:
