@@ -351,20 +351,28 @@ def summary(args: argparse.Namespace) -> None:
 
 def recompute_changes(lines: list[dict]) -> dict[str, dict]:
     """What recomputing changed, per setting of the superseded record (basis, and whether it
-    had the non-self-consistent eigenvalue pass): records, class flips each way, and the
-    median and extreme gap shift (eV) of the ones gapped before and after."""
+    had the non-self-consistent eigenvalue pass; a record recomputed for the Hubbard U is set
+    beside the last one without it, under ``"no U -> U"``): records, class flips each way, and
+    the median and extreme gap shift (eV) of the ones gapped before and after."""
     first: dict[str, dict] = {}
     last: dict[str, dict] = {}
+    last_without_u: dict[str, dict] = {}
     for r in lines:
         first.setdefault(r["id"], r)
         last[r["id"]] = r
+        if "settings" in r and not r["settings"].get("hubbard_u"):
+            last_without_u[r["id"]] = r
     out: dict[str, dict] = {}
     for ident, old in first.items():
         new = last[ident]
         if new is old:
             continue
-        key = (f"{old['settings']['basis']}"
-               + ("" if old["settings"].get("nscf_kpoint_density") else ", no nscf pass"))
+        if new["settings"].get("hubbard_u") and ident in last_without_u:
+            old = last_without_u[ident]
+            key = "no U -> U"
+        else:
+            key = (f"{old['settings']['basis']}"
+                   + ("" if old["settings"].get("nscf_kpoint_density") else ", no nscf pass"))
         entry = out.setdefault(key, {"records": 0, "gapped_to_metal": [], "metal_to_gapped": [],
                                      "gap_shifts": []})
         entry["records"] += 1

@@ -152,6 +152,12 @@ def test_recompute_changes_count_class_flips_and_gap_shifts() -> None:
     assert entry["metal_to_gapped"] == ["CuCl (0.00 -> 0.44 eV)"]
     assert entry["gapped_to_metal"] == ["CoAl (0.22 -> 0.00 eV)"]
     assert entry["gap_shift_median_eV"] == pytest.approx(-0.35)
+    # recomputed for the Hubbard U (twice): set beside the last record without it
+    with_u = {**dzp, "hubbard_u": [["Ni", 6.2]]}
+    lines += [record("NiO", szp, 0.0), record("NiO", dzp, 0.0), record("NiO", with_u, 1.9),
+              record("NiO", with_u, 2.3)]
+    assert script.recompute_changes(lines)["no U -> U"]["metal_to_gapped"] == [
+        "NiO (0.00 -> 2.30 eV)"]
 
 
 def test_disagreements_come_first_and_keep_their_order() -> None:
