@@ -2,10 +2,13 @@
 
     python benchmarks/uncertainty_calibration.py --model runs/mp-phdos-ens --dataset mp-phonon \
         --write-card
+    python benchmarks/uncertainty_calibration.py --model runs/pbe-edos-v7 --dataset dft-edos \
+        --data runs/dft_edos.jsonl --write-card
 
 For every validation material of the data set: the ensemble's mean spectrum, its per-bin spread
 and the spread of Cv, S (300 K, per formula unit and per mole of atoms) and the Debye
-temperature over members, against the DFT spectrum and the properties derived from it. Measures
+temperature over members (an electronic set, ``dft-edos``: spectra per valence electron and the
+DOS at E_F), against the DFT spectrum and the properties derived from it. Measures
 
 * coverage of Gaussian 68 % and 95 % intervals (mean +- 1 and 1.96 calibrated sigma) of the DOS
   bins and each property. The scale that turns the raw member spread into a calibrated sigma is
@@ -32,13 +35,16 @@ import numpy as np
 from scipy.stats import norm, spearmanr
 
 from crystaldos.physics.cell import CellInfo
-from crystaldos.physics.properties import phonon_properties, thermal_column
+from crystaldos.physics.properties import properties_for, thermal_column
 from crystaldos.physics.units import PER_MOL, PER_MOL_ATOMS
 
 T = 300.0
 PROPERTIES = (thermal_column("cv", PER_MOL, T), thermal_column("s", PER_MOL, T),
               thermal_column("cv", PER_MOL_ATOMS, T), thermal_column("s", PER_MOL_ATOMS, T),
               "debye_temperature_K")
+#: the calibrated properties of an electronic ensemble (the gap and the metal probability come
+#: from gap trees, one model, with their own intervals)
+ELECTRONIC_PROPERTIES = ("dos_at_fermi_states_per_eV",)
 LEVELS = (0.68, 0.95)
 
 
@@ -87,7 +93,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="an ensemble directory")
-    parser.add_argument("--dataset", choices=["mp-phonon", "jarvis-phonon"], default="mp-phonon")
+    parser.add_argument("--dataset", choices=["mp-phonon", "jarvis-phonon", "dft-edos"],
+                        default="mp-phonon")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="with --dataset dft-edos: an assembled DFT eDOS set "
+                        "(scripts/make_dft_edos.py --assemble)")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--write-card", action="store_true")
     args = parser.parse_args()
@@ -100,11 +110,27 @@ def main() -> None:
         raise SystemExit(f"{args.model}: not an ensemble (model class "
                          f"{bundle.card['model_class']})")
     bundle.card = {k: v for k, v in bundle.card.items() if k != "uncertainty"}  # raw spreads
-    dataset = (load_mp_phonon() if args.dataset == "mp-phonon" else
-               load_jarvis_phonon_benchmark()).with_structures().with_spectra()
+    if args.dataset == "dft-edos":
+        from crystaldos.datasets.jsonl import load_jsonl
+        from crystaldos.errors import DatasetError
+        from crystaldos.training.trainer import dataset_targets
+
+        if args.data is None:
+            raise SystemExit("--dataset dft-edos needs --data (an assembled DFT eDOS set)")
+        try:
+            dataset = load_jsonl(args.data).with_structures().with_spectra()
+        except DatasetError as err:
+            raise SystemExit(f"error: {err}") from None
+        normalization, properties = "valence", ELECTRONIC_PROPERTIES
+        truths = dataset_targets(dataset.split("val"), normalization)
+    else:
+        dataset = (load_mp_phonon() if args.dataset == "mp-phonon" else
+                   load_jarvis_phonon_benchmark()).with_structures().with_spectra()
+        normalization, properties = dataset.normalization, PROPERTIES
+        truths = {r.id: r.dos for r in dataset.split("val").records}
     val = dataset.split("val").records
     grid = dataset.grid
-    pipeline = PredictionPipeline(bundle, normalization=dataset.normalization,
+    pipeline = PredictionPipeline(bundle, normalization=normalization,
                                   grid=None if bundle.grid == grid else grid, properties=True,
                                   temperatures=[T])
     rows = list(pipeline.run([r.crystal for r in val]))
@@ -112,21 +138,22 @@ def main() -> None:
         raise SystemExit("a validation structure failed")
 
     z_bins, spread_mean, mae, ood = [], [], [], []
-    z_prop: dict[str, list[np.ndarray]] = {p: [] for p in PROPERTIES}
-    err_prop: dict[str, list[float]] = {p: [] for p in PROPERTIES}
-    std_prop: dict[str, list[float]] = {p: [] for p in PROPERTIES}
+    z_prop: dict[str, list[np.ndarray]] = {p: [] for p in properties}
+    err_prop: dict[str, list[float]] = {p: [] for p in properties}
+    std_prop: dict[str, list[float]] = {p: [] for p in properties}
     for rec, row in zip(val, rows, strict=True):
-        truth = np.asarray(rec.dos, dtype=np.float64)
+        truth = np.asarray(truths[rec.id], dtype=np.float64)
         err = np.abs(row.dos - truth)
         sigma = row.spread.values
         z_bins.append(np.where(sigma > 0, err / np.where(sigma > 0, sigma, 1), np.nan))
         spread_mean.append(float(sigma.mean()))
         ood.append(row.values["ood_score"] if row.values["ood_score"] is not None else np.nan)
         mae.append(float(err.mean()))
-        ref = phonon_properties(grid, truth, CellInfo.from_crystal(rec.crystal), [T])
-        for p in PROPERTIES:
+        ref = properties_for(grid.kind, grid, truth, normalization,
+                             CellInfo.from_crystal(rec.crystal), [T])
+        for p in properties:
             e = abs(float(row.values[p]) - float(ref[p])) if row.values[p] is not None and \
-                np.isfinite(ref[p]) else np.nan
+                ref[p] is not None and np.isfinite(ref[p]) else np.nan
             sd = row.values.get(f"{p}_std")
             sd = float(sd) if sd is not None else np.nan
             z_prop[p].append(np.array([e / sd if sd > 0 else np.nan]))
@@ -141,7 +168,7 @@ def main() -> None:
                           "spearman_spread_vs_mae": float(spearmanr(spread_mean, mae)[0]),
                           "mean_mae": float(np.mean(mae))}
     result["properties"] = {}
-    for p in PROPERTIES:
+    for p in properties:
         e, sd = np.array(err_prop[p]), np.array(std_prop[p])
         ok = np.isfinite(e) & np.isfinite(sd)
         result["properties"][p] = {
@@ -151,12 +178,13 @@ def main() -> None:
             "mae": float(np.nanmean(e)), "n": int(ok.sum())}
     ood_arr = np.array(ood, dtype=float)
     if np.isfinite(ood_arr).all():  # the composition out-of-domain score as a trust measure
-        cv_err = np.array(err_prop[PROPERTIES[0]])
-        ok = np.isfinite(cv_err)
+        first_err = np.array(err_prop[properties[0]])
+        ok = np.isfinite(first_err)
         result["ood_score"] = {
             "median": float(np.median(ood_arr)), "max": float(ood_arr.max()),
             "spearman_vs_mae": float(spearmanr(ood_arr, mae)[0]),
-            "spearman_vs_cv_error": float(spearmanr(ood_arr[ok], cv_err[ok])[0])}
+            f"spearman_vs_{properties[0]}_error": float(spearmanr(ood_arr[ok],
+                                                                  first_err[ok])[0])}
     result["curve_levels"] = curve_levels.tolist()
     result["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "calibration.json", json.dumps(result, indent=1) + "\n")
@@ -169,7 +197,8 @@ def main() -> None:
             "property_scale": {p: v["scale"] for p, v in result["properties"].items()},
             "fitted_on": f"{args.dataset} validation ({len(val)} materials), 95 % level",
             "command": f"python benchmarks/uncertainty_calibration.py --model {args.model} "
-                       f"--dataset {args.dataset} --write-card"}
+                       f"--dataset {args.dataset}"
+                       + (f" --data {args.data}" if args.data else "") + " --write-card"}
         atomic_write_text(card_path, json.dumps(card, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "curve_levels"}, indent=1))
 
@@ -184,7 +213,7 @@ def reliability_plot(path: Path, result: dict[str, Any]) -> None:
     fig, ax = plt.subplots(figsize=(4.8, 4.4))
     ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="ideal")
     ax.plot(levels, result["dos_bins"]["curve"], "o-", ms=3, label="DOS bins")
-    for p in PROPERTIES[:2]:
+    for p in list(result["properties"])[:2]:
         ax.plot(levels, result["properties"][p]["curve"], "s-", ms=3, label=p)
     ax.set_xlabel("expected coverage (Gaussian interval)")
     ax.set_ylabel("observed coverage (cross-fitted scale)")
