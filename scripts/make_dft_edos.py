@@ -266,25 +266,30 @@ def to_recompute(store, basis: str, elements: set[str], settings) -> list[tuple[
     return out
 
 
-def to_recompute_hubbard(store, settings) -> list[tuple[str, str, object]]:
-    """(id, set, Crystal) of the latest records whose Hubbard U
-    (:func:`crystaldos.reference.dft_edos.hubbard_setups`) or spin polarization under
-    ``settings`` (:func:`crystaldos.reference.dft_edos.cell_treatment`) differs from what they
-    were computed with (a U table added or changed: the oxides and fluorides of the table's
-    elements; whether a record was polarized is read from its eigenvalues' spin channels),
-    cheapest first by the seconds each took; each cell is the one stored."""
+def outdated_treatment(record: dict, settings) -> bool:
+    """Whether ``record`` was computed with another Hubbard U
+    (:func:`crystaldos.reference.dft_edos.hubbard_setups`) or spin polarization
+    (:func:`crystaldos.reference.dft_edos.cell_treatment`) than ``settings`` give its cell
+    (whether a record was polarized is read from its eigenvalues' spin channels)."""
     from crystaldos.reference.dft_edos import DFTSettings, cell_treatment, hubbard_setups
+
+    old = DFTSettings(**record["settings"])
+    polarized = len(record["eigenvalues"]) == 2
+    return hubbard_setups(record["species"], old) != hubbard_setups(record["species"],
+                                                                      settings) or \
+        polarized != cell_treatment(record["species"], settings)["spin"]
+
+
+def to_recompute_hubbard(store, settings) -> list[tuple[str, str, object]]:
+    """(id, set, Crystal) of the latest records of :func:`outdated_treatment` under
+    ``settings`` (a U table added or changed: the oxides and fluorides of the table's
+    elements), cheapest first by the seconds each took; each cell is the one stored."""
     from crystaldos.reference.shards import latest_records
     from crystaldos.structures.readers import from_arrays
 
     out = []
     for r in latest_records(store.records()):
-        if "lattice" not in r:  # a failure record keeps no cell
-            continue
-        old = DFTSettings(**r["settings"])
-        polarized = len(r["eigenvalues"]) == 2
-        if hubbard_setups(r["species"], old) == hubbard_setups(r["species"], settings) and \
-                polarized == cell_treatment(r["species"], settings)["spin"]:
+        if not outdated_treatment(r, settings):
             continue
         crystal = from_arrays(r["lattice"], r["species"], frac_coords=r["frac_coords"],
                               id=r["id"], source=f"{r['set']}:{r['id']}")
@@ -420,15 +425,22 @@ def assemble(args: argparse.Namespace) -> None:
     """The campaign's records as a JSON-lines training set (crystaldos.datasets.jsonl): the DOS
     in states/eV per cell (normalization ``none``) with E = 0 at E_F, the split of
     :func:`formula_split`, and meta band_gap, is_metal, vbm, cbm, n_valence_paw. With
-    ``--limit N`` only the first N records (the set a model was trained on, as the set grows)."""
+    ``--limit N`` only the first N records (the set a model was trained on, as the set grows).
+    With ``--leave-out-outdated-u`` the records that ``--recompute-hubbard`` has yet to redo
+    (:func:`outdated_treatment` under ``--hubbard-u``) are left out."""
+    from crystaldos.reference.dft_edos import DFTSettings, mp_hubbard_u
     from crystaldos.reference.shards import RecordShards, latest_records
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
-    lines = []
+    current = DFTSettings(hubbard_u=mp_hubbard_u() if args.hubbard_u == "mp" else ())
+    lines, left_out = [], 0
     # --limit N: the first N lines as written, so a later recomputation (appended after them)
     # leaves the set a model was trained on as it was
     for r in latest_records(list(store.records())[:args.limit]):
+        if args.leave_out_outdated_u and outdated_treatment(r, current):
+            left_out += 1
+            continue
         lines.append(json.dumps({
             "id": r["id"], "lattice": r["lattice"], "species": r["species"],
             "frac_coords": r["frac_coords"], "dos": record_dos(r, args.sigma), "grid": r["grid"],
@@ -439,7 +451,8 @@ def assemble(args: argparse.Namespace) -> None:
         sys.exit(f"error: {args.out}: no records yet")
     args.assemble.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.assemble, "\n".join(lines) + "\n")
-    print(f"{len(lines)} spectra -> {args.assemble}")
+    print(f"{len(lines)} spectra -> {args.assemble}"
+          + (f" ({left_out} left out: their U is outdated)" if left_out else ""))
 
 
 def main() -> None:
@@ -463,6 +476,9 @@ def main() -> None:
                         help="mp (from 2026-12-06): the Materials Project's U on the d shells of "
                         "Co, Cr, Fe, Mn, Mo, Ni, V, W in oxides and fluorides; none: plain PBE "
                         "(every record before)")
+    parser.add_argument("--leave-out-outdated-u", action="store_true",
+                        help="with --assemble: leave out the records --recompute-hubbard has "
+                        "yet to redo")
     parser.add_argument("--recompute-hubbard", action="store_true",
                         help="compute again the records whose U (and the spin treatment that "
                         "comes with it) differs from --hubbard-u's")

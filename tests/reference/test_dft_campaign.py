@@ -84,7 +84,8 @@ def test_assembled_records_load_as_a_training_set_split_by_formula(tmp_path: Pat
                       "n_valence": 8.0, "grid": EDOS_300.to_dict(), "dos": [0.5] * 300})
     out = tmp_path / "set.jsonl"
     module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out,
-                                       limit=None, sigma=None))
+                                       limit=None, sigma=None, hubbard_u="mp",
+                                       leave_out_outdated_u=False))
     data = load_jsonl(out)
     assert len(data) == 3 and data.energy_zero == "fermi" and data.normalization == "none"
     by_id = {r.id: r for r in data.records}
@@ -126,7 +127,8 @@ def test_a_recomputed_record_supersedes_the_old_one_but_not_within_an_earlier_li
     def assembled(limit: int | None) -> dict:
         out = tmp_path / f"set-{limit}.jsonl"
         module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200,
-                                           assemble=out, limit=limit, sigma=None))
+                                           assemble=out, limit=limit, sigma=None,
+                                           hubbard_u="none", leave_out_outdated_u=False))
         return {r.id: r.meta["band_gap"] for r in load_jsonl(out).records}
 
     assert assembled(None) == {"cucl": 0.24, "nacl": 5.0}
@@ -259,7 +261,6 @@ def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
     store.append(record("nio", ["Ni", "O"], 70.0, plain.to_dict()))
     store.append(record("mno", ["Mn", "O"], 40.0, plain.to_dict()))
     store.append(record("fes", ["Fe", "S"], 10.0, plain.to_dict()))  # no U for a sulfide
-    store.append({"id": "bad", "set": "test", "formula": "CoO", "reason": "SCF", "seconds": 1})
     todo = module.to_recompute_hubbard(store, plus_u)
     assert [ident for ident, _, _ in todo] == ["mno", "nio"]
     store.append(record("mno", ["Mn", "O"], 50.0, plus_u.to_dict()))
@@ -269,3 +270,11 @@ def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
     # a V oxide computed with its U but unpolarized (before spin came with the U)
     store.append(record("vo", ["V", "O"], 5.0, plus_u.to_dict(), spins=1))
     assert [ident for ident, _, _ in module.to_recompute_hubbard(store, plus_u)] == ["vo", "nio"]
+    # a training set without the labels still to redo
+    out = tmp_path / "set.jsonl"
+    module.assemble(argparse.Namespace(out=tmp_path / "campaign", part_size=200, assemble=out,
+                                       limit=None, sigma=None, hubbard_u="mp",
+                                       leave_out_outdated_u=True))
+    from crystaldos.datasets.jsonl import load_jsonl
+
+    assert sorted(r.id for r in load_jsonl(out).records) == ["fes", "mno"]
