@@ -151,12 +151,14 @@ def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
     return [item for _, _, item in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
-def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str, str, object]]:
+def disagreements_first(items: list[tuple[str, str, object]], settings=None
+                        ) -> list[tuple[str, str, object]]:
     """``items`` with the crystals where the bundled ``gap-trees`` (descriptors alone: no
     potential call per pool crystal) and the charge rule call
-    metallicity differently moved to the front, cheapest first (atoms times
-    :data:`MAGNETIC_COST`: most answers per core-hour; the trees' descriptors do not depend on
-    the cell), then the rest in campaign order.
+    metallicity differently moved to the front, cheapest first (atoms, times
+    :data:`MAGNETIC_COST` for a cell that ``settings`` spin-polarize: most answers per
+    core-hour; the trees' descriptors do not depend on the cell), then the rest in campaign
+    order.
 
     Query by disagreement: the two predictors agree on most of the pool, so a spectrum where
     they differ settles a question one of them gets wrong (the trees learnt from a set whose
@@ -164,7 +166,9 @@ def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str,
     larger cells they call too few metals)."""
     from crystaldos.evaluation.baselines import charge_rule_says_metal
     from crystaldos.prediction.band_gap import GapTrees
-    from crystaldos.reference.dft_edos import MAGNETIC_ELEMENTS
+    from crystaldos.reference.dft_edos import DFTSettings, cell_treatment
+
+    settings = settings or DFTSettings()
 
     if not items:
         return items
@@ -172,8 +176,8 @@ def disagreements_first(items: list[tuple[str, str, object]]) -> list[tuple[str,
     differ = [(p >= 0.5) != charge_rule_says_metal(crystal.species)
               for p, (_, _, crystal) in zip(probability, items, strict=True)]
     def cost(item: tuple[str, str, object]) -> float:
-        magnetic = MAGNETIC_ELEMENTS & set(item[2].species)
-        return item[2].n_atoms * (MAGNETIC_COST if magnetic else 1.0)
+        polarized = cell_treatment(item[2].species, settings)["spin"]
+        return item[2].n_atoms * (MAGNETIC_COST if polarized else 1.0)
 
     first = sorted((it for it, d in zip(items, differ, strict=True) if d),
                    key=cost)  # stable: campaign order within one cost
@@ -239,7 +243,7 @@ def build(args: argparse.Namespace) -> None:
         done = store.done_ids()
         order = campaign_order(args)
         if args.prefer == "disagreement":
-            order = disagreements_first(order)
+            order = disagreements_first(order, settings)
         todo = [it for it in order[:args.limit] if it[0] not in done]
         print(f"{len(done)} done, {len(todo)} to compute with {args.workers} workers",
               flush=True)
