@@ -70,12 +70,14 @@ def labels(records: list) -> tuple[np.ndarray, np.ndarray]:
 
 def scores(p_metal: np.ndarray, gap: np.ndarray, true_metal: np.ndarray,
            true_gap: np.ndarray) -> dict:
-    """Metal accuracy at 0.5, gap MAE (all; gapped only), Spearman of gaps, in eV."""
+    """Metal accuracy at 0.5, the Brier score of the metal probability (mean squared error
+    against 0/1), gap MAE (all; gapped only), Spearman of gaps, in eV."""
     from scipy.stats import spearmanr
 
     error = np.abs(gap - true_gap)
     gapped = ~true_metal
     return {"metal_accuracy": round(float(np.mean((p_metal >= 0.5) == true_metal)), 4),
+            "metal_brier": round(float(np.mean((p_metal - true_metal) ** 2)), 4),
             "gap_mae_eV": round(float(error.mean()), 4),
             "gap_mae_gapped_eV": round(float(error[gapped].mean()), 4) if gapped.any() else None,
             "gap_spearman": round(float(spearmanr(gap, true_gap).statistic), 4)}
