@@ -81,14 +81,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="names from the table")
     parser.add_argument("--set", choices=sorted(SETS), default="textbook",
                         help="which crystals: the textbook table or the 3d monoxides")
-    parser.add_argument("--hubbard-u", choices=("none", "mp"), default="none",
-                        help="mp: the Materials Project's U in oxides and fluorides")
+    parser.add_argument("--hubbard-u", choices=("none", "mp-3d", "mp"), default="none",
+                        help="mp: the Materials Project's U in oxides and fluorides; mp-3d: its "
+                        "3d elements only, as the campaign")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from ase.build import bulk
 
-    from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos, mp_hubbard_u
+    from crystaldos.reference.dft_edos import DFTError, DFTSettings, gpaw_edos, hubbard_table
     from crystaldos.structures.readers import from_ase
 
     basis = json.loads(args.basis) if args.basis.startswith("{") else args.basis
@@ -96,7 +97,7 @@ def main() -> None:
                            grid_spacing=args.grid_spacing,
                            density_convergence=args.density_convergence,
                            nscf_kpoint_density=args.nscf_kpoint_density,
-                           hubbard_u=mp_hubbard_u() if args.hubbard_u == "mp" else ())
+                           hubbard_u=hubbard_table(args.hubbard_u))
     rows = []
     print(f"GPAW {settings.mode} {settings.basis} {settings.xc}, k-density "
           f"{settings.kpoint_density}/Å^-1")

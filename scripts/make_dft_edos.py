@@ -32,8 +32,8 @@ record in resumable compressed parts under ``--out`` (see :mod:`crystaldos.refer
     python scripts/make_dft_edos.py --out data/dft_edos --assemble runs/dft_edos.jsonl \
         [--limit 268] [--sigma 0.2]
 
-From 2026-12-06 the oxides and fluorides of Co, Cr, Fe, Mn, Mo, Ni, V and W get the Materials
-Project's Hubbard U (``--hubbard-u mp``, the default; see
+From 2026-12-06 the oxides and fluorides of Co, Cr, Fe, Mn, Ni and V get the Materials
+Project's Hubbard U (``--hubbard-u mp-3d``, the default; its Mo and W values are left out; see
 :func:`crystaldos.reference.dft_edos.hubbard_setups`): plain PBE made every 3d monoxide of
 ``benchmarks/dft_reference_check.py --set tm-oxides`` a metal, PBE+U makes NiO and MnO gapped
 (FeO and CoO stay metals in a ferromagnetic rocksalt cell). ``--recompute-hubbard`` computes the
@@ -222,14 +222,14 @@ def build(args: argparse.Namespace) -> None:
     from functools import partial
 
     from crystaldos.reference.campaign import run_campaign
-    from crystaldos.reference.dft_edos import DFTSettings, mp_hubbard_u
+    from crystaldos.reference.dft_edos import DFTSettings, hubbard_table
     from crystaldos.reference.shards import RecordShards
 
     settings = DFTSettings(basis=args.basis, kpoint_density=args.kpoint_density,
                            grid_spacing=args.grid_spacing,
                            density_convergence=args.density_convergence,
                            nscf_kpoint_density=args.nscf_kpoint_density,
-                           hubbard_u=mp_hubbard_u() if args.hubbard_u == "mp" else ())
+                           hubbard_u=hubbard_table(args.hubbard_u))
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
     if args.recompute_hubbard:
         todo = to_recompute_hubbard(store, settings)
@@ -432,12 +432,12 @@ def assemble(args: argparse.Namespace) -> None:
     ``--limit N`` only the first N records (the set a model was trained on, as the set grows).
     With ``--leave-out-outdated-u`` the records that ``--recompute-hubbard`` has yet to redo
     (:func:`outdated_treatment` under ``--hubbard-u``) are left out."""
-    from crystaldos.reference.dft_edos import DFTSettings, mp_hubbard_u
+    from crystaldos.reference.dft_edos import DFTSettings, hubbard_table
     from crystaldos.reference.shards import RecordShards, latest_records
     from crystaldos.safe_io import atomic_write_text
 
     store = RecordShards(args.out, prefix="dft_edos", part_size=args.part_size)
-    current = DFTSettings(hubbard_u=mp_hubbard_u() if args.hubbard_u == "mp" else ())
+    current = DFTSettings(hubbard_u=hubbard_table(args.hubbard_u))
     lines, left_out = [], 0
     # --limit N: the first N lines as written, so a later recomputation (appended after them)
     # leaves the set a model was trained on as it was
@@ -476,10 +476,10 @@ def main() -> None:
                         "basis (the new record supersedes the old one; see --recompute-elements)")
     parser.add_argument("--recompute-elements", nargs="*", default=[],
                         help="with --recompute-basis: only records holding one of these")
-    parser.add_argument("--hubbard-u", choices=("mp", "none"), default="mp",
-                        help="mp (from 2026-12-06): the Materials Project's U on the d shells of "
-                        "Co, Cr, Fe, Mn, Mo, Ni, V, W in oxides and fluorides; none: plain PBE "
-                        "(every record before)")
+    parser.add_argument("--hubbard-u", choices=("mp-3d", "mp", "none"), default="mp-3d",
+                        help="mp-3d (from 2026-12-07): the Materials Project's U on the d shells "
+                        "of Co, Cr, Fe, Mn, Ni, V in oxides and fluorides; mp: also Mo and W "
+                        "(WO2 came out gapped); none: plain PBE (every record before 2026-12-06)")
     parser.add_argument("--leave-out-outdated-u", action="store_true",
                         help="with --assemble: leave out the records --recompute-hubbard has "
                         "yet to redo")

@@ -161,6 +161,16 @@ def test_hubbard_u_goes_on_oxides_and_fluorides_only() -> None:
     assert hubbard_setups(["Ni", "O"], DFTSettings()) == {}  # the plain-PBE default
 
 
+def test_the_campaigns_u_table_keeps_the_3d_elements() -> None:
+    from crystaldos.reference.dft_edos import hubbard_table, mp_hubbard_u
+
+    assert dict(hubbard_table("mp-3d")) == {el: u for el, u in mp_hubbard_u()
+                                            if el not in ("Mo", "W")}
+    assert hubbard_table("mp") == mp_hubbard_u() and hubbard_table("none") == ()
+    with pytest.raises(ValueError, match="no U table"):
+        hubbard_table("mp-5d")
+
+
 def test_settings_round_trip_through_json_records() -> None:
     import json
 
