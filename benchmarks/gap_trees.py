@@ -380,8 +380,9 @@ def main() -> None:
                            + (": on the 50 larger JARVIS cells the charge rule calls metals "
                               "better" if evaluations["jarvis50"]["charge_rule"]["metal_accuracy"]
                               > jarvis["metal_accuracy"] else ""))}
-        GapTrees(trees.metal, trees.gap, trees.threshold, {**trees.card, **card}).save(
-            args.bundle)
+        from dataclasses import replace
+
+        replace(trees, card={**trees.card, **card}).save(args.bundle)
         print(f"wrote {args.bundle}")
 
 

@@ -15,7 +15,8 @@ REPEAT`` adds a model on a wider grid (the joint ``phdos``) counted REPEAT times
 Joins the members (:func:`crystaldos.models.ensemble.assemble_ensemble`), copies the first
 member's ``splits.json`` (every member used the data set's own split), and writes the
 validation metrics of the ensemble's mean spectrum beside both baselines into the card, as
-``crystaldos train`` does for one model. Calibrate its spreads afterwards with
+``crystaldos train`` does for one model (``--validate-on SET``: on that set's own val split).
+Calibrate its spreads afterwards with
 ``benchmarks/uncertainty_calibration.py --write-card``.
 """
 
@@ -57,6 +58,10 @@ def main() -> None:
                         "metal probability and band gap in place of the members' heads")
     parser.add_argument("--caveat", default=None, help="what a user must know before "
                         "trusting the model (shown by crystaldos models and the web page)")
+    parser.add_argument("--validate-on", default=None, help="score on the train/val split of "
+                        "this data set (its records' own split) instead of the members' "
+                        "splits.json: ensembles trained on two versions of a growing set "
+                        "compared on the same materials")
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory()
     if args.members_of is not None:
@@ -87,9 +92,14 @@ def main() -> None:
     if extra:
         card = json.loads((path / CARD_FILE).read_text())
         atomic_write_text(path / CARD_FILE, json.dumps({**card, **extra}, indent=1) + "\n")
-    splits = json.loads((path / "splits.json").read_text())
-    dataset = load_dataset(dataset_name).with_structures().with_spectra()
-    train, val = dataset.select(splits["train"]).records, dataset.select(splits["val"]).records
+    if args.validate_on is None:
+        splits = json.loads((path / "splits.json").read_text())
+        dataset = load_dataset(dataset_name).with_structures().with_spectra()
+        train = dataset.select(splits["train"]).records
+        val = dataset.select(splits["val"]).records
+    else:
+        dataset = load_dataset(args.validate_on).with_structures().with_spectra()
+        train, val = dataset.split("train").records, dataset.split("val").records
     bundle = load_model(path)
     targets = dataset_targets(dataset, bundle.normalization)  # the members' training normalization
     rows = list(PredictionPipeline(bundle, normalization=bundle.normalization)
@@ -102,7 +112,8 @@ def main() -> None:
                                         np.stack([targets[r.id] for r in train]),
                                         [r.crystal for r in val])
     card = json.loads((path / CARD_FILE).read_text())
-    card["validation"] = {"split": "val", **metrics}
+    card["validation"] = {"split": "val", **metrics,
+                          **({"dataset": args.validate_on} if args.validate_on else {})}
     if "metal_probability" in rows[0].values:
         card["validation"]["heads"] = head_metrics(rows, val)
     atomic_write_text(path / CARD_FILE, json.dumps(card, indent=1) + "\n")

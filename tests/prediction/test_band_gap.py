@@ -131,11 +131,13 @@ def test_gap_command_calls_copper_a_metal_and_salt_gapped(tmp_path, trees: str) 
     assert result.exit_code == 1, result.output  # the empty file is skipped, and named
     assert "empty.cif" in result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == ("id,formula,metal_probability,metal,band_gap_eV,ood_score,note")
+    assert lines[0] == ("id,formula,metal_probability,metal,band_gap_eV,band_gap_low68_eV,"
+                        "band_gap_high68_eV,band_gap_low95_eV,band_gap_high95_eV,ood_score,note")
     assert len(lines) == 3
     cu, nacl = (line.split(",") for line in lines[1:])
-    assert cu[3] == "True" and float(cu[4]) == 0.0
+    assert cu[3] == "True" and float(cu[4]) == 0.0 and float(cu[7]) == 0.0
     assert nacl[3] == "False" and float(nacl[4]) > 3.0  # PBE about 5 eV
+    assert float(nacl[7]) <= float(nacl[5]) <= float(nacl[4]) <= float(nacl[6]) <= float(nacl[8])
 
 
 def test_trees_that_read_a_potential_compute_its_summary_when_predicting(tmp_path) -> None:

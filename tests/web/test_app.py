@@ -180,4 +180,6 @@ def test_electronic_model_with_heads_shows_gap_and_metal_probability(
     assert list(shown)[:2] == ["band_gap_direct_eV", "metal_probability"]
     assert 0.0 <= shown["metal_probability"]["value"] < 0.5  # NaCl, from the gap trees
     assert shown["metal_probability"]["std"] is None  # one set of trees, no member spread
+    low, high = shown["band_gap_direct_eV"]["interval95"]  # the trees' 95 % gap interval
+    assert low <= shown["band_gap_direct_eV"]["value"] <= high
     assert "dos_std" in model and "caveat" in model

@@ -279,8 +279,9 @@ class GapTrees:
         return out + ([note] if note else [])
 
     def row_columns(self) -> dict[str, str]:
-        """The columns of :meth:`row` (name -> type)."""
-        return {**ROW_COLUMNS, **self.interval_columns()}
+        """The columns of :meth:`row` (name -> type): the intervals follow the gap."""
+        head = dict(list(ROW_COLUMNS.items())[:list(ROW_COLUMNS).index("band_gap_eV") + 1])
+        return {**head, **self.interval_columns(), **ROW_COLUMNS}
 
     def row(self, crystal: Crystal) -> dict[str, Any]:
         """One output row of ``crystaldos gap``: id, formula, metal probability, the call at
