@@ -363,20 +363,25 @@ def recompute_changes(lines: list[dict]) -> dict[str, dict]:
     had the non-self-consistent eigenvalue pass; a record recomputed for the Hubbard U is set
     beside the last one without it, under ``"no U -> U"``): records, class flips each way, and
     the median and extreme gap shift (eV) of the ones gapped before and after."""
+    from crystaldos.reference.dft_edos import DFTSettings, hubbard_setups
+
+    def with_u(r: dict) -> bool:  # a U on this cell's d shells
+        return bool(hubbard_setups(r["species"], DFTSettings(**r["settings"])))
+
     first: dict[str, dict] = {}
     last: dict[str, dict] = {}
     last_without_u: dict[str, dict] = {}
     for r in lines:
         first.setdefault(r["id"], r)
         last[r["id"]] = r
-        if "settings" in r and not r["settings"].get("hubbard_u"):
+        if not with_u(r):
             last_without_u[r["id"]] = r
     out: dict[str, dict] = {}
     for ident, old in first.items():
         new = last[ident]
         if new is old:
             continue
-        if new["settings"].get("hubbard_u") and ident in last_without_u:
+        if with_u(new) and ident in last_without_u:
             old = last_without_u[ident]
             key = "no U -> U"
         else:

@@ -142,7 +142,7 @@ def test_recompute_changes_count_class_flips_and_gap_shifts() -> None:
 
     def record(ident: str, settings: dict, gap: float) -> dict:
         return {"id": ident, "formula": ident, "settings": settings, "gap": gap,
-                "is_metal": gap == 0}
+                "is_metal": gap == 0, "species": ["Ni", "O"] if ident == "NiO" else ["X"]}
 
     lines = [record("CuCl", szp, 0.0), record("Si", szp, 0.96), record("NaCl", dzp, 5.0),
              record("CoAl", szp, 0.22), record("CuCl", dzp, 0.44), record("Si", dzp, 0.61),
