@@ -134,7 +134,7 @@ def hubbard_setups(species: list[str] | tuple[str, ...], settings: DFTSettings
     u = {el: value for el, value in settings.hubbard_u if el in present and value}
     if not u:
         return {}
-    most = max(present, key=lambda el: Element(el).X if Element(el).X == Element(el).X else 0)
+    most = max(present, key=lambda el: np.nan_to_num(Element(el).X))  # noble gases: NaN
     if most not in settings.hubbard_anions:
         return {}
     return {el: f":d,{value:g}" for el, value in sorted(u.items())}
@@ -144,20 +144,19 @@ def magnetic_species(species: list[str] | tuple[str, ...], settings: DFTSettings
                      ) -> frozenset[str]:
     """The elements of a cell that start with ``settings.initial_moment``: those of
     ``magnetic_elements`` and, as in the Materials Project's GGA+U runs, every element that
-    gets a U there (a U on the d shell of an unpolarized V or W oxide cannot split a partly
-    filled level)."""
+    gets a U there (a U on the d shell of an unpolarized V oxide cannot split a partly filled
+    level)."""
     return frozenset(settings.magnetic_elements) | frozenset(hubbard_setups(species, settings))
 
 
 def cell_treatment(species: list[str] | tuple[str, ...], settings: DFTSettings) -> dict:
-    """What ``settings`` do to one cell beyond the shared numerics: spin polarization, the
-    elements that start magnetic, the initial moment and the Hubbard U setups. Two records of
-    a cell with the same treatment (and numerics) are the same calculation."""
+    """What ``settings`` do to one cell beyond the shared numerics: spin polarization
+    (``spin``), the elements that start at ``settings.initial_moment`` (``magnetic``) and the
+    Hubbard U setups (``setups``)."""
     magnetic = magnetic_species(species, settings)
     spin = spin_polarized_species(species, settings.spin, magnetic)
     return {"spin": spin, "setups": hubbard_setups(species, settings),
-            "magnetic": sorted(set(species) & magnetic) if spin else [],
-            "initial_moment": settings.initial_moment if spin else 0.0}
+            "magnetic": sorted(set(species) & magnetic) if spin else []}
 
 
 @dataclass(frozen=True)
