@@ -53,6 +53,7 @@ def interval_columns(level: float) -> tuple[str, str]:
 
 
 def quantile_file(q: float) -> str:
+    """The file of the quantile-``q`` gap trees in a tree set's folder."""
     return f"gap_q{q:.3f}.npz"
 
 
