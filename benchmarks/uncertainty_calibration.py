@@ -122,13 +122,15 @@ def main() -> None:
         except DatasetError as err:
             raise SystemExit(f"error: {err}") from None
         normalization, properties = "valence", ELECTRONIC_PROPERTIES
-        truths = dataset_targets(dataset.split("val"), normalization)
+        val_set = dataset.split("val")
+        truths = dataset_targets(val_set, normalization)
     else:
         dataset = (load_mp_phonon() if args.dataset == "mp-phonon" else
                    load_jarvis_phonon_benchmark()).with_structures().with_spectra()
         normalization, properties = dataset.normalization, PROPERTIES
-        truths = {r.id: r.dos for r in dataset.split("val").records}
-    val = dataset.split("val").records
+        val_set = dataset.split("val")
+        truths = {r.id: r.dos for r in val_set.records}
+    val = val_set.records
     grid = dataset.grid
     pipeline = PredictionPipeline(bundle, normalization=normalization,
                                   grid=None if bundle.grid == grid else grid, properties=True,

@@ -52,6 +52,11 @@ def interval_columns(level: float) -> tuple[str, str]:
     return f"band_gap_low{percent}_eV", f"band_gap_high{percent}_eV"
 
 
+def level_quantiles(level: float) -> tuple[float, float]:
+    """The (low, high) quantiles of the central ``level`` interval, rounded as stored."""
+    return round((1 - level) / 2, 4), round((1 + level) / 2, 4)
+
+
 def quantile_file(q: float) -> str:
     """The file of the quantile-``q`` gap trees in a tree set's folder."""
     return f"gap_q{q:.3f}.npz"
@@ -127,7 +132,7 @@ class GapTrees:
 
         y = np.asarray(gaps, dtype=np.float64)
         settings = dict(self.card.get("settings", DEFAULT_SETTINGS))
-        qs = sorted({round(q, 4) for level in levels for q in ((1 - level) / 2, (1 + level) / 2)})
+        qs = sorted({q for level in levels for q in level_quantiles(level)})
 
         def fitted(rows: np.ndarray, q: float) -> Any:
             return HistGradientBoostingRegressor(loss="quantile", quantile=q,
@@ -141,7 +146,7 @@ class GapTrees:
         oof = np.sort(oof, axis=0)  # quantile trees may cross
         corrections = {}
         for level in levels:
-            low, high = qs.index(round((1 - level) / 2, 4)), qs.index(round((1 + level) / 2, 4))
+            low, high = (qs.index(q) for q in level_quantiles(level))
             corrections[str(level)] = conformal_correction(oof[low], oof[high], y, level)
         everything = np.arange(len(y))
         trees = tuple(BoostedTrees.from_sklearn(fitted(everything, q)) for q in qs)
@@ -168,8 +173,8 @@ class GapTrees:
         out = {}
         for level in interval["levels"]:
             c = float(interval["conformal_correction_eV"][str(level)])
-            low = values[qs.index(round((1 - level) / 2, 4))] - c
-            high = values[qs.index(round((1 + level) / 2, 4))] + c
+            low, high = (values[qs.index(q)] for q in level_quantiles(level))
+            low, high = low - c, high + c
             low_col, high_col = interval_columns(level)
             out[low_col] = np.clip(np.minimum(low, gap), 0, None)
             out[high_col] = np.maximum(high, gap)
@@ -244,14 +249,20 @@ class GapTrees:
         gap = np.where(probability >= self.threshold, 0.0, np.clip(self.gap.decision(x), 0, None))
         return probability, gap
 
+    def _one(self, crystal: Crystal) -> tuple[float, float, dict[str, float]]:
+        """(metal probability, gap eV, the interval columns rounded to 4 digits) of one
+        crystal, from one descriptor computation."""
+        x = self.descriptors([crystal])
+        probability, gap = self.predict_descriptors(x)
+        intervals = {k: round(float(v[0]), 4) for k, v in self.predict_intervals(x, gap).items()}
+        return float(probability[0]), float(gap[0]), intervals
+
     def head_values(self, crystal: Crystal) -> dict[str, float]:
         """The head columns of a prediction row (``metal_probability``,
         ``band_gap_direct_eV``, and the :meth:`interval_columns`) for one crystal."""
-        x = self.descriptors([crystal])
-        probability, gap = self.predict_descriptors(x)
-        return {"band_gap_direct_eV": round(float(gap[0]), 4),
-                "metal_probability": round(float(probability[0]), 4),
-                **{k: round(float(v[0]), 4) for k, v in self.predict_intervals(x, gap).items()}}
+        p, gap, intervals = self._one(crystal)
+        return {"band_gap_direct_eV": round(gap, 4), "metal_probability": round(p, 4),
+                **intervals}
 
     def ood_score(self, crystal: Crystal) -> float | None:
         """Composition distance to the training materials
@@ -288,13 +299,10 @@ class GapTrees:
         """One output row of ``crystaldos gap``: id, formula, metal probability, the call at
         the threshold, the gap (eV) and its intervals if the trees have them, the
         out-of-domain score and the notes (``; ``-joined)."""
-        x = self.descriptors([crystal])
-        probability, gap = self.predict_descriptors(x)
-        p = float(probability[0])
+        p, gap, intervals = self._one(crystal)
         score = self.ood_score(crystal)
         return {"id": crystal.id, "formula": crystal.formula,
                 "metal_probability": round(p, 4), "metal": bool(p >= self.threshold),
-                "band_gap_eV": round(float(gap[0]), 4),
-                **{k: round(float(v[0]), 4) for k, v in self.predict_intervals(x, gap).items()},
+                "band_gap_eV": round(gap, 4), **intervals,
                 "ood_score": None if score is None else round(score, 3),
                 "note": "; ".join(self.notes(crystal, p))}
