@@ -51,7 +51,7 @@ def test_models_command_lists_both() -> None:
     for name, count in BUNDLED.items():
         assert name in result.output
         assert f"grid {count} points" in result.output
-    assert "stability-uip  (boosted trees on sevennet summaries" in result.output
+    assert "stability-uip  (boosted trees on chgnet + sevennet summaries" in result.output
     for trees in ("gap-trees  (", "gap-trees-uip  (boosted trees on composition, cell and chgnet"):
         listing = result.output.split(trees)[1].split("\n")
         assert listing[2].startswith("  speed ") and "structures/s" in listing[2]
