@@ -27,6 +27,7 @@ The summaries are cached per id under ``cache/stability_uip/`` (resumable); writ
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -111,14 +112,42 @@ def precision_at_recall(score: np.ndarray, truth: np.ndarray, recall: float) -> 
     return best
 
 
+def platt_fit(oof: np.ndarray, y_train: np.ndarray) -> dict[str, float]:
+    """Platt scaling (:func:`crystaldos.prediction.stability.platt`) fitted on the train
+    out-of-fold probabilities: a logistic regression of the label on their log-odds, barely
+    regularized."""
+    from sklearn.linear_model import LogisticRegression
+
+    q = np.clip(oof, 1e-6, 1 - 1e-6)
+    fit = LogisticRegression(C=1e6).fit(np.log(q / (1 - q))[:, None], y_train)
+    return {"slope": float(fit.coef_[0, 0]), "intercept": float(fit.intercept_[0])}
+
+
+#: probability bins of the reliability tables
+RELIABILITY_EDGES = (0.0, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
+
+
+def reliability(prob: np.ndarray, truth: np.ndarray) -> dict:
+    """Brier score and, per bin of :data:`RELIABILITY_EDGES`, the count, mean probability and
+    share unstable."""
+    bins = []
+    for low, high in itertools.pairwise(RELIABILITY_EDGES):
+        inside = (prob >= low) & ((prob < high) if high < 1 else (prob <= high))
+        if inside.any():
+            bins.append({"bin": [low, high], "n": int(inside.sum()),
+                         "mean_probability": round(float(prob[inside].mean()), 4),
+                         "share_unstable": round(float(truth[inside].mean()), 4)})
+    return {"brier": round(float(np.mean((prob - truth) ** 2)), 4), "bins": bins}
+
+
 def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -> None:
     """Export the chosen classifier as numpy trees with its card (see
     :mod:`crystaldos.prediction.stability`)."""
     from crystaldos.models.boosted_trees import BoostedTrees
-    from crystaldos.prediction.stability import StabilityClassifier
+    from crystaldos.prediction.stability import StabilityClassifier, platt
 
     name = "uip:" + "+".join(args.bundle_potentials)
-    models, threshold = fitted[name]
+    models, threshold, calibration = fitted[name]
     scores = extra[name]
     note = (f"JARVIS validation: precision {scores['precision_unstable']:.2f}, recall "
             f"{scores['recall_unstable']:.2f} for unstable, AUC {scores['auc_val']:.3f}")
@@ -140,8 +169,13 @@ def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -
                       "structure far from its potential-energy minimum, or from another "
                       "chemistry, reads differently; the JARVIS label itself comes from "
                       "Gamma-point finite differences of a conventional cell."}
+    card["calibration"] = {"method": "Platt scaling of the members' mean probability, fitted "
+                           "on the train out-of-fold probabilities", **calibration}
+    card["threshold_before_calibration"] = threshold
+    calibrated_threshold = float(platt(np.array([threshold]), **calibration)[0])
     StabilityClassifier(tuple(BoostedTrees.from_sklearn(m) for m in models),
-                        tuple(args.bundle_potentials), threshold, card).save(args.bundle)
+                        tuple(args.bundle_potentials), calibrated_threshold,
+                        card).save(args.bundle)
     print(f"bundled {name} -> {args.bundle} ({note})")
 
 
@@ -162,6 +196,7 @@ def check_phonondb(out: Path, limit: int | None) -> None:
               "auc": float(roc_auc_score(truth, prob)) if 0 < truth.sum() < len(truth) else None,
               "threshold": classifier.threshold,
               "precision_at_recall_0.6": precision_at_recall(prob, truth, 0.6),
+              "mean_probability": float(prob.mean()), **reliability(prob, truth),
               **confusion(prob >= classifier.threshold, truth),
               "seconds_per_structure": (time.time() - start) / len(val)}
     (out / "uip_phonondb_check.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -174,6 +209,7 @@ def main() -> None:
     from crystaldos.datasets.shared import load_jarvis_phonon_benchmark
     from crystaldos.evaluation.baselines import composition_vectors
     from crystaldos.physics.phonon import modes_from_dos, negative_mode_fraction
+    from crystaldos.prediction.stability import platt
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--potentials", nargs="+", default=["chgnet", "sevennet"])
@@ -217,7 +253,8 @@ def main() -> None:
     for name, x in feature_sets.items():
         xt, xv = x[:n], x[n:]
         probs, threshold, oof, models = fit_and_score(xt, y_train, xv, args.repeats)
-        fitted[name] = (models["fold_mean"], threshold)
+        calibration = platt_fit(oof, y_train)
+        fitted[name] = (models["fold_mean"], threshold, calibration)
         routes[name] = probs["fold_mean"]
         scored = {kind: {"auc_val": float(roc_auc_score(y_val, prob)),
                          "precision_at_recall_0.6_val": precision_at_recall(prob, y_val, 0.6),
@@ -227,7 +264,10 @@ def main() -> None:
                        "auc_train_out_of_fold": float(roc_auc_score(y_train, oof)),
                        "precision_at_recall_0.6_train_out_of_fold":
                            precision_at_recall(oof, y_train, 0.6),
-                       **scored["fold_mean"], "one_model_on_all_train": scored["full"]}
+                       **scored["fold_mean"], "one_model_on_all_train": scored["full"],
+                       "calibration": {**calibration, "val_raw": reliability(
+                           probs["fold_mean"], y_val), "val_calibrated": reliability(
+                           platt(probs["fold_mean"], **calibration), y_val)}}
     earlier = json.loads((args.out / "metrics.json").read_text())["routes"] \
         if (args.out / "metrics.json").exists() else {}
     metrics = {"threshold_share": THRESHOLD, "repeats": args.repeats, "n_train": len(train),

@@ -474,7 +474,8 @@ OutputTable = Annotated[Path | None, typer.Option(
 def stability(inputs: Inputs, output: OutputTable = None) -> None:
     """Probability that each crystal is dynamically unstable (more than 10 % imaginary modes),
     from what universal potentials say about it at its given geometry (the bundled
-    stability-uip classifier; needs the reference extra). Exit status 1 if any is skipped."""
+    stability-uip classifier, its probability calibrated on train out of fold; needs the
+    reference extra). Exit status 1 if any is skipped."""
     from crystaldos.prediction.stability import ROW_COLUMNS, StabilityClassifier
 
     classifier = StabilityClassifier.load()

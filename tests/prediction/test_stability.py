@@ -43,6 +43,36 @@ def test_classifier_round_trips_and_reads_the_summary(tmp_path) -> None:
     assert row["unstable"] is False and row["unstable_probability"] < 0.5  # forces vanish
 
 
+def test_platt_scaling_rises_and_keeps_the_calls_at_the_threshold() -> None:
+    from crystaldos.prediction.stability import platt
+
+    p = np.array([0.0, 1e-4, 0.02, 0.05, 0.3, 0.9, 1.0])
+    q = platt(p, 0.8, 1.2)
+    assert np.all(np.diff(q) > 0) and np.all((q > 0) & (q < 1))
+    # slope 1, intercept 0 is the identity (inside the clip)
+    np.testing.assert_allclose(platt(p[1:-1], 1.0, 0.0), p[1:-1], rtol=1e-9)
+    # a raw threshold and its calibrated image make the same calls
+    t = 0.05
+    assert np.array_equal(p >= t, q >= platt(np.array([t]), 0.8, 1.2)[0])
+
+
+def test_card_calibration_maps_the_members_mean(tmp_path) -> None:
+    sklearn = pytest.importorskip("sklearn.ensemble")
+    from crystaldos.prediction.stability import platt
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 6))
+    model = sklearn.HistGradientBoostingClassifier(max_iter=15).fit(x, x[:, 0] > 0.3)
+    trees = (BoostedTrees.from_sklearn(model),)
+    raw = StabilityClassifier(trees, ("chgnet",), 0.5, {})
+    calibration = {"slope": 0.7, "intercept": 0.9}
+    calibrated = StabilityClassifier(trees, ("chgnet",), 0.5, {"calibration": calibration})
+    calibrated.save(tmp_path / "c")
+    loaded = StabilityClassifier.load(tmp_path / "c")
+    np.testing.assert_allclose(loaded.probability(x[:8]),
+                               platt(raw.probability(x[:8]), **calibration))
+
+
 def test_missing_classifier_is_named(tmp_path) -> None:
     from crystaldos.errors import CrystalDosError
 
