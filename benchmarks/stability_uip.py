@@ -140,10 +140,13 @@ def reliability(prob: np.ndarray, truth: np.ndarray) -> dict:
     return {"brier": round(float(np.mean((prob - truth) ** 2)), 4), "bins": bins}
 
 
-def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -> None:
+def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict,
+           train_crystals: list) -> None:
     """Export the chosen classifier as numpy trees with its card (see
-    :mod:`crystaldos.prediction.stability`)."""
+    :mod:`crystaldos.prediction.stability`), with the training domain of ``train_crystals``
+    (the out-of-domain score of its rows)."""
     from crystaldos.models.boosted_trees import BoostedTrees
+    from crystaldos.models.domain import training_domain
     from crystaldos.prediction.stability import StabilityClassifier, platt
 
     name = "uip:" + "+".join(args.bundle_potentials)
@@ -172,6 +175,7 @@ def bundle(args: argparse.Namespace, fitted: dict, extra: dict, metrics: dict) -
     card["calibration"] = {"method": "Platt scaling of the members' mean probability, fitted "
                            "on the train out-of-fold probabilities", **calibration}
     card["threshold_before_calibration"] = threshold
+    card["domain"] = training_domain(train_crystals)
     calibrated_threshold = float(platt(np.array([threshold]), **calibration)[0])
     StabilityClassifier(tuple(BoostedTrees.from_sklearn(m) for m in models),
                         tuple(args.bundle_potentials), calibrated_threshold,
@@ -280,7 +284,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "uip_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     if args.bundle is not None:
-        bundle(args, fitted, extra, metrics)
+        bundle(args, fitted, extra, metrics, [r.crystal for r in train])
     from stability_classifier import pr_curve
 
     pr_curve(args.out / "uip_pr_curve.png", routes, y_val)

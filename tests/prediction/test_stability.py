@@ -73,6 +73,32 @@ def test_card_calibration_maps_the_members_mean(tmp_path) -> None:
                                platt(raw.probability(x[:8]), **calibration))
 
 
+def test_rows_say_how_far_the_crystal_is_from_training(tmp_path) -> None:
+    pytest.importorskip("chgnet")
+    sklearn = pytest.importorskip("sklearn.ensemble")
+    from crystaldos.graphs.uip import summary_globals
+    from crystaldos.models.domain import training_domain
+    from crystaldos.structures import from_arrays
+
+    width = 4 * 64 + len(summary_globals("chgnet"))
+    x = np.random.default_rng(2).normal(size=(60, width))
+    model = sklearn.HistGradientBoostingClassifier(max_iter=5).fit(x, x[:, 0] > 0)
+    nacl = rocksalt()
+    def swapped(cation: str, anion: str) -> object:
+        return from_arrays(nacl.lattice, [cation if s == "Na" else anion for s in nacl.species],
+                           frac_coords=nacl.frac_coords, id=cation + anion)
+
+    kcl = swapped("K", "Cl")
+    card = {"domain": training_domain([nacl, swapped("Li", "F")])}  # two: a distance scale
+    classifier = StabilityClassifier((BoostedTrees.from_sklearn(model),), ("chgnet",), 0.5, card)
+    seen, new = classifier.row(nacl), classifier.row(kcl)
+    assert seen["ood_score"] == 0.0 and seen["note"] == ""
+    assert new["ood_score"] > 0 and "K never seen in training" in new["note"]
+    # a card without a domain gives no score
+    bare = StabilityClassifier(classifier.members, ("chgnet",), 0.5, {})
+    assert bare.row(nacl)["ood_score"] is None
+
+
 def test_missing_classifier_is_named(tmp_path) -> None:
     from crystaldos.errors import CrystalDosError
 
@@ -92,6 +118,6 @@ def test_stability_command_writes_rows_and_names_bad_files(tmp_path) -> None:
     assert result.exit_code == 1, result.output  # one skipped
     assert "broken.cif" in result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == "id,formula,unstable_probability,unstable"
+    assert lines[0] == "id,formula,unstable_probability,unstable,ood_score,note"
     assert lines[1].startswith("nacl,") and len(lines) == 2
     assert 0.0 <= float(lines[1].split(",")[2]) <= 1.0

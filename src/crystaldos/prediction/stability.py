@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ CARD_NAME = "classifier.json"
 TREES_NAME = "trees.npz"
 #: the columns of :meth:`StabilityClassifier.row`, with their types (for
 #: :func:`crystaldos.prediction.writers.open_writer`).
-ROW_COLUMNS = {"id": "str", "formula": "str", "unstable_probability": "float", "unstable": "bool"}
+ROW_COLUMNS = {"id": "str", "formula": "str", "unstable_probability": "float", "unstable": "bool",
+               "ood_score": "float", "note": "str"}
 
 
 def member_file(k: int, members: int) -> str:
@@ -105,8 +107,34 @@ class StabilityClassifier:
     def unstable_probability(self, crystal: Crystal) -> float:
         return float(self.probability(self.features(crystal)[None, :])[0])
 
+    @cached_property
+    def _composition_distance(self) -> Any:
+        from crystaldos.models.domain import CompositionDistance
+
+        return CompositionDistance(self.card.get("domain"))
+
+    def ood_score(self, crystal: Crystal) -> float | None:
+        """Composition distance to the training materials
+        (:class:`crystaldos.models.domain.CompositionDistance`: 0 seen, about 1 typical new,
+        well above 1 far); None for a card without a domain."""
+        return self._composition_distance(crystal)
+
+    def notes(self, crystal: Crystal) -> list[str]:
+        """What a user should know before trusting the call: elements never seen in training."""
+        from crystaldos.models.domain import unseen_elements
+
+        unseen = unseen_elements(crystal, self.card.get("domain"))
+        if not unseen:
+            return []
+        return [f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never seen in "
+                "training: the call is an extrapolation"]
+
     def row(self, crystal: Crystal) -> dict[str, Any]:
-        """One output row: id, formula, unstable_probability and the call at the threshold."""
+        """One output row: id, formula, unstable_probability, the call at the threshold, the
+        out-of-domain score and the notes ("; "-joined)."""
         p = self.unstable_probability(crystal)
+        ood = self.ood_score(crystal)
         return {"id": crystal.id, "formula": crystal.formula, "unstable_probability": round(p, 4),
-                "unstable": p >= self.threshold}
+                "unstable": p >= self.threshold,
+                "ood_score": None if ood is None else round(ood, 4),
+                "note": "; ".join(self.notes(crystal))}
