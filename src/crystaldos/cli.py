@@ -604,8 +604,9 @@ def models() -> None:
         classifier = StabilityClassifier.load()
         typer.echo(f"stability-uip  (boosted trees on {' + '.join(classifier.potentials)} "
                    "summaries; `crystaldos stability`, needs the reference extra)")
+        scale = " (calibrated probability)" if "calibration" in classifier.card else ""
         typer.echo(f"  {classifier.card.get('validation_note', '')}, threshold "
-                   f"{classifier.threshold:.3f} chosen on train")
+                   f"{classifier.threshold:.3f}{scale} chosen on train")
         _echo_tree_speed(classifier.card)
         if classifier.card.get("caveat"):
             typer.echo(f"  caveat: {classifier.card['caveat']}")
