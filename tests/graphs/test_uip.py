@@ -96,3 +96,16 @@ def test_a_structure_the_potential_refuses_is_a_structure_error() -> None:
                          source="lonely.cif")  # no neighbour within CHGNet's 6 Å
     with pytest.raises(StructureError, match=r"^lonely\.cif: chgnet cannot compute it"):
         uip_crystal_summary(lonely, "chgnet")
+
+
+@pytest.mark.parametrize("potential", ["chgnet", "sevennet"])
+def test_an_element_the_potential_never_saw_is_named(potential: str) -> None:
+    pytest.importorskip("chgnet" if potential == "chgnet" else "sevenn")
+    from crystaldos.errors import StructureError
+    from crystaldos.graphs.uip import uip_crystal_summary
+    from crystaldos.structures.readers import from_arrays
+
+    einsteinium = from_arrays(4.0 * np.eye(3), ["Es"], frac_coords=[[0, 0, 0]], id="es",
+                              source="es.cif")
+    with pytest.raises(StructureError, match=rf"^es\.cif: {potential} was not trained on Es"):
+        uip_crystal_summary(einsteinium, potential)

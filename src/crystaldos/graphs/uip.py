@@ -40,6 +40,10 @@ def _chgnet() -> Any:
         return CHGNet.load(verbose=False)
 
 
+#: CHGNet's elements: atomic numbers 1 (H) to 94 (Pu), the width of its atom embedding
+CHGNET_MAX_Z = 94
+
+
 class _SevenNet:
     """SevenNet-0 (weights inside the ``sevenn`` wheel) with its last interaction's 128 scalar
     node features caught on their way into the energy readout."""
@@ -84,18 +88,24 @@ def _uip_call(crystal: Crystal, name: str, task: str) -> dict[str, Any]:
     if name not in UIP_WIDTHS:
         raise CrystalDosError(f"unknown potential features {name!r}; choose from "
                               f"{sorted(UIP_WIDTHS)}")
+    model = _chgnet() if name == "chgnet" else _sevennet()
+    known = set(range(1, CHGNET_MAX_Z + 1)) if name == "chgnet" else set(model.calculator.type_map)
+    unknown = sorted({s for s, z in zip(crystal.species, crystal.numbers, strict=True)
+                      if int(z) not in known})
+    if unknown:
+        raise StructureError(crystal.source or crystal.id,
+                             f"{name} was not trained on {', '.join(unknown)}: no summary")
     try:
         if name == "chgnet":
             from pymatgen.io.ase import AseAtomsAdaptor
 
             structure = AseAtomsAdaptor.get_structure(crystal.to_ase())
-            model = _chgnet()
             with warnings.catch_warnings():  # CHGNet 0.3 warns on every volume it reads
                 warnings.filterwarnings("ignore",
                                         message="Converting a tensor with requires_grad")
                 out = model.predict_structure(structure, task=task, return_atom_feas=True)
         else:
-            out = _sevennet()(crystal)
+            out = model(crystal)
     except CrystalDosError:
         raise
     except Exception as err:  # the potential refuses this structure (isolated atoms...)
