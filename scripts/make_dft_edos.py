@@ -353,9 +353,33 @@ def summary(args: argparse.Namespace) -> None:
             ("other", [r["seconds"] / len(r["species"]) for r in current
                        if not MAGNETIC_ELEMENTS & set(r["species"])]))}
     result["recompute_changes"] = recompute_changes(lines)
+    if args.queried_after is not None:
+        result["queried_after"] = query_outcome(lines[args.queried_after:])
     if args.limit is None:  # the set's own summary; --limit N only prints the first N's
         atomic_write_text(args.out / "summary.json", json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+
+
+def query_outcome(lines: list[dict]) -> dict[str, int]:
+    """Who was right on the records in ``lines`` (those written after the bundled ``gap-trees``
+    were fitted): how many there are, how many the trees and the charge rule call differently,
+    and on those how often each matched DFT."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.structures import from_arrays
+
+    if not lines:
+        return {"records": 0, "disagreements": 0, "trees_right": 0, "charge_rule_right": 0}
+    crystals = [from_arrays(np.asarray(r["lattice"]), r["species"],
+                            frac_coords=np.asarray(r["frac_coords"]), id=r["id"]) for r in lines]
+    probability, _ = GapTrees.load("gap-trees").predict(crystals)
+    trees = probability >= 0.5
+    rule = np.array([charge_rule_says_metal(r["species"]) for r in lines])
+    metal = np.array([r["is_metal"] for r in lines])
+    differ = trees != rule
+    return {"records": len(lines), "disagreements": int(differ.sum()),
+            "trees_right": int(np.sum(differ & (trees == metal))),
+            "charge_rule_right": int(np.sum(differ & (rule == metal)))}
 
 
 def recompute_changes(lines: list[dict]) -> dict[str, dict]:
@@ -500,6 +524,9 @@ def main() -> None:
                         "the charge rule disagree on metallicity (see disagreements_first)")
     parser.add_argument("--part-size", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--queried-after", type=int, default=None, help="with --summary: "
+                        "score the bundled gap-trees and the charge rule on the lines after "
+                        "the first N (written after the trees were fitted on them)")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--assemble", type=Path, default=None,
                         help="write the records as a JSON-lines training set to this path")

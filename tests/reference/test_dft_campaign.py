@@ -278,3 +278,30 @@ def test_recompute_hubbard_picks_oxides_computed_without_u_cheapest_first(
     from crystaldos.datasets.jsonl import load_jsonl
 
     assert sorted(r.id for r in load_jsonl(out).records) == ["fes", "mno"]
+
+
+@pytest.mark.slow
+def test_query_outcome_counts_who_was_right_where_trees_and_rule_differ() -> None:
+    from ase.build import bulk
+
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+    from crystaldos.prediction.band_gap import GapTrees
+    from crystaldos.structures.readers import from_ase
+
+    module = campaign_module()
+    crystals = [from_ase(bulk(name, kind, a=a), id=name) for name, kind, a in (
+        ("Cu", "fcc", 3.61), ("NaCl", "rocksalt", 5.64), ("CsAu", "cesiumchloride", 4.26),
+        ("LiBi", "cesiumchloride", 3.4))]
+    truth = {"Cu": True, "NaCl": False, "CsAu": False, "LiBi": True}  # CsAu: an ionic auride
+    lines = [{"lattice": c.lattice.tolist(), "species": list(c.species),
+              "frac_coords": c.frac_coords.tolist(), "id": c.id, "is_metal": truth[c.id]}
+             for c in crystals]
+    trees = GapTrees.load("gap-trees").predict(crystals)[0] >= 0.5
+    rule = [charge_rule_says_metal(c.species) for c in crystals]
+    differ = [t != r for t, r in zip(trees, rule, strict=True)]
+    outcome = module.query_outcome(lines)
+    assert outcome["records"] == 4 and outcome["disagreements"] == sum(differ)
+    assert outcome["trees_right"] == sum(d and t == truth[c.id] for d, t, c
+                                         in zip(differ, trees, crystals, strict=True))
+    assert outcome["trees_right"] + outcome["charge_rule_right"] == outcome["disagreements"]
+    assert module.query_outcome([])["records"] == 0
