@@ -111,14 +111,22 @@ def unseen_elements(crystal: Crystal, domain: dict[str, Any] | None) -> list[str
     return sorted(set(crystal.species) - set(domain["elements"]))
 
 
+def unseen_elements_note(crystal: Crystal, domain: dict[str, Any] | None,
+                         what: str = "prediction") -> str | None:
+    """"elements X, Y never seen in training: the ``what`` is an extrapolation", or None when
+    the training ``domain`` held every element of ``crystal`` (or records none)."""
+    unseen = unseen_elements(crystal, domain)
+    if not unseen:
+        return None
+    return (f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never seen in "
+            f"training: the {what} is an extrapolation")
+
+
 def domain_notes(crystal: Crystal, domain: dict[str, Any] | None, grid: Grid,
                  dos: np.ndarray) -> list[str]:
     """One-line notes on a prediction outside what the model can know (see module docstring)."""
-    notes = []
-    unseen = unseen_elements(crystal, domain)
-    if unseen:
-        notes.append(f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never seen "
-                     "in training: the prediction is an extrapolation")
+    unseen = unseen_elements_note(crystal, domain)
+    notes = [unseen] if unseen else []
     y = np.asarray(dos, dtype=np.float64)
     if grid.kind == PHONON and y.max() > 0 and y[-1] > EDGE_SHARE * y.max():
         notes.append(f"the spectrum reaches the top of the grid ({grid.stop:g} {grid.unit}): "

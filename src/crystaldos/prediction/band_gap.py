@@ -279,14 +279,11 @@ class GapTrees:
     def notes(self, crystal: Crystal, probability: float) -> list[str]:
         """What a user should know before trusting this crystal's call: elements the trees
         never saw, a call against the composition charge rule."""
-        from crystaldos.models.domain import unseen_elements
+        from crystaldos.models.domain import unseen_elements_note
         from crystaldos.models.electronic_heads import metallicity_note
 
-        out = []
-        unseen = unseen_elements(crystal, self.card.get("domain"))
-        if unseen:
-            out.append(f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never "
-                       "seen in training: the call is an extrapolation")
+        unseen = unseen_elements_note(crystal, self.card.get("domain"), "call")
+        out = [unseen] if unseen else []
         note = metallicity_note(crystal.species, probability)
         return out + ([note] if note else [])
 

@@ -7,7 +7,7 @@ the command, the threshold chosen on train and the validation figures. Needs the
 the reference extra (``pip install 'crystaldos[reference]'``), not scikit-learn.
 
 The members' mean probability of boosted trees is no probability a user can read: on JARVIS
-validation the materials it gave 0.06-0.15 were 43 % unstable. A card with a ``calibration``
+validation the materials it gave 0.05-0.2 were 50 % unstable. A card with a ``calibration``
 maps it through Platt scaling (a logistic function of its log-odds, fitted on the train
 out-of-fold probabilities that chose the threshold); the map rises strictly, so the calls at
 the threshold (stored on the calibrated scale) are those of the raw probability.
@@ -121,13 +121,10 @@ class StabilityClassifier:
 
     def notes(self, crystal: Crystal) -> list[str]:
         """What a user should know before trusting the call: elements never seen in training."""
-        from crystaldos.models.domain import unseen_elements
+        from crystaldos.models.domain import unseen_elements_note
 
-        unseen = unseen_elements(crystal, self.card.get("domain"))
-        if not unseen:
-            return []
-        return [f"element{'s' if len(unseen) > 1 else ''} {', '.join(unseen)} never seen in "
-                "training: the call is an extrapolation"]
+        unseen = unseen_elements_note(crystal, self.card.get("domain"), "call")
+        return [unseen] if unseen else []
 
     def row(self, crystal: Crystal) -> dict[str, Any]:
         """One output row: id, formula, unstable_probability, the call at the threshold, the
