@@ -151,6 +151,18 @@ def campaign_order(args: argparse.Namespace) -> list[tuple[str, str, object]]:
     return [item for _, _, item in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
+def metal_calls(crystals: list) -> tuple[np.ndarray, np.ndarray]:
+    """(bundled ``gap-trees`` calls metal (n,), charge rule calls metal (n,)) of ``crystals``:
+    the two predictors the campaign queries by their disagreement."""
+    from crystaldos.evaluation.baselines import charge_rule_says_metal
+    from crystaldos.prediction.band_gap import GapTrees
+
+    trees = GapTrees.load("gap-trees")
+    probability, _ = trees.predict(crystals)
+    return (probability >= trees.threshold,
+            np.array([charge_rule_says_metal(c.species) for c in crystals], dtype=bool))
+
+
 def disagreements_first(items: list[tuple[str, str, object]], settings=None
                         ) -> list[tuple[str, str, object]]:
     """``items`` with the crystals where the bundled ``gap-trees`` (descriptors alone: no
@@ -164,17 +176,15 @@ def disagreements_first(items: list[tuple[str, str, object]], settings=None
     they differ settles a question one of them gets wrong (the trees learnt from a set whose
     charge-rule failures are mostly half-Heuslers, Zintl phases and rocksalt nitrides, and on
     larger cells they call too few metals)."""
-    from crystaldos.evaluation.baselines import charge_rule_says_metal
-    from crystaldos.prediction.band_gap import GapTrees
     from crystaldos.reference.dft_edos import DFTSettings, cell_treatment
 
     settings = settings or DFTSettings()
 
     if not items:
         return items
-    probability, _ = GapTrees.load("gap-trees").predict([crystal for _, _, crystal in items])
-    differ = [(p >= 0.5) != charge_rule_says_metal(crystal.species)
-              for p, (_, _, crystal) in zip(probability, items, strict=True)]
+    trees, rule = metal_calls([crystal for _, _, crystal in items])
+    differ = (trees != rule).tolist()
+
     def cost(item: tuple[str, str, object]) -> float:
         polarized = cell_treatment(item[2].species, settings)["spin"]
         return item[2].n_atoms * (MAGNETIC_COST if polarized else 1.0)
@@ -364,17 +374,13 @@ def query_outcome(lines: list[dict]) -> dict[str, int]:
     """Who was right on the records in ``lines`` (those written after the bundled ``gap-trees``
     were fitted): how many there are, how many the trees and the charge rule call differently,
     and on those how often each matched DFT."""
-    from crystaldos.evaluation.baselines import charge_rule_says_metal
-    from crystaldos.prediction.band_gap import GapTrees
     from crystaldos.structures import from_arrays
 
     if not lines:
         return {"records": 0, "disagreements": 0, "trees_right": 0, "charge_rule_right": 0}
     crystals = [from_arrays(np.asarray(r["lattice"]), r["species"],
                             frac_coords=np.asarray(r["frac_coords"]), id=r["id"]) for r in lines]
-    probability, _ = GapTrees.load("gap-trees").predict(crystals)
-    trees = probability >= 0.5
-    rule = np.array([charge_rule_says_metal(r["species"]) for r in lines])
+    trees, rule = metal_calls(crystals)
     metal = np.array([r["is_metal"] for r in lines])
     differ = trees != rule
     return {"records": len(lines), "disagreements": int(differ.sum()),
